@@ -1,0 +1,417 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/chartship/chartship/internal/errdef"
+)
+
+// Request says which chart was released and how references may move.
+type Request struct {
+	Chart   string `json:"chart"`   // chart (App) name
+	Version string `json:"version"` // the version just released
+	// Available are the other versions the catalog offers; policies choose the
+	// highest allowed among Available and Version.
+	Available []string `json:"available,omitempty"`
+	// Registry, when set, limits OCIRepository and ImageRepository references to
+	// those under this registry namespace (oci://HOST/PATH).
+	Registry string `json:"registry,omitempty"`
+	// Catalog, when set, limits App references to this spec.catalog.
+	Catalog string `json:"catalog,omitempty"`
+	// Policy is the rule for references without an ImagePolicy: same-major
+	// (default), same-minor, latest, none, or a semver range.
+	Policy string `json:"policy,omitempty"`
+}
+
+// Options tune planning.
+type Options struct {
+	Logger  *slog.Logger
+	Workers int // parallel file readers; 0 means twice GOMAXPROCS
+}
+
+// Change is one scalar to rewrite.
+type Change struct {
+	File   string `json:"file"` // slash path relative to the repository root
+	Line   int    `json:"line"`
+	Kind   string `json:"kind"`             // App, HelmRelease, OCIRepository or marker
+	Object string `json:"object,omitempty"` // "App default/hello-world"
+	Field  string `json:"field,omitempty"`  // spec.version …
+	Marker string `json:"marker,omitempty"` // the $imagepolicy setter, if any
+	Old    string `json:"old"`
+	New    string `json:"new"`
+	Policy string `json:"policy"` // the rule that allowed it and where it lives
+}
+
+// Left is a reference to the chart that the plan leaves alone, and why.
+type Left struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Kind   string `json:"kind"`
+	Object string `json:"object,omitempty"`
+	Field  string `json:"field,omitempty"`
+	Value  string `json:"value"`
+	Reason string `json:"reason"`
+}
+
+// Plan is what a bump would do to one repository, computed before anything is
+// written.
+type Plan struct {
+	Chart    string    `json:"chart"`
+	Version  string    `json:"version"`
+	Changes  []Change  `json:"changes"`
+	Left     []Left    `json:"left,omitempty"`
+	Problems []Problem `json:"problems,omitempty"`
+
+	contents map[string][]byte // new content of each changed file
+}
+
+// Files returns the paths (relative, slash-separated) the plan rewrites.
+func (p *Plan) Files() []string {
+	var out []string
+	for f := range p.contents {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Content returns the new content of a file the plan rewrites.
+func (p *Plan) Content(file string) ([]byte, bool) {
+	b, ok := p.contents[file]
+	return b, ok
+}
+
+// ErrBadInput means some files held bad input (see Plan.Problems); they were
+// left untouched.
+var ErrBadInput = errors.New("bad input in the GitOps repository")
+
+// Err returns an error (matching ErrBadInput, classified as usage) listing the
+// problems, or nil when there are none.
+func (p *Plan) Err() error {
+	if len(p.Problems) == 0 {
+		return nil
+	}
+	lines := make([]string, len(p.Problems))
+	for i, pr := range p.Problems {
+		lines[i] = pr.String()
+	}
+	return errdef.Usage(fmt.Errorf("%w (%d problem(s); those files were left untouched, fix them and run again):\n  %s",
+		ErrBadInput, len(p.Problems), strings.Join(lines, "\n  ")))
+}
+
+// Validate checks a request before any repository is read.
+func (r Request) Validate() error {
+	if r.Chart == "" {
+		return errdef.Usage(errors.New("no chart given: set --chart NAME"))
+	}
+	if _, err := parseFluxVersion(r.Version); err != nil {
+		return errdef.Usage(fmt.Errorf("version %q is not a semantic version (%v): set --version to the released chart version", r.Version, err))
+	}
+	if err := ValidPolicyRule(r.Policy); err != nil {
+		return errdef.Usage(err)
+	}
+	return nil
+}
+
+// PlanDir finds every reference to req.Chart in the YAML files under dir and
+// decides the new value of each. It writes nothing. Bad input is reported in
+// Plan.Problems per file; those files get no changes.
+func PlanDir(ctx context.Context, dir string, req Request, opts Options) (*Plan, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	scans, err := scanTree(ctx, dir, opts.Workers)
+	if err != nil {
+		return nil, errdef.Usage(err)
+	}
+	pl := &planner{req: req, available: availableTags(req)}
+	for _, s := range scans {
+		pl.policies = append(pl.policies, s.policies...)
+		pl.repos = append(pl.repos, s.repos...)
+	}
+	plan := &Plan{Chart: req.Chart, Version: req.Version, Changes: []Change{}, contents: map[string][]byte{}}
+	for _, s := range scans {
+		pl.planFile(s, plan)
+	}
+	log.Debug("planned", "dir", dir, "filesParsed", len(scans), "changes", len(plan.Changes), "problems", len(plan.Problems))
+	return plan, nil
+}
+
+// Write writes the plan's files under dir, each atomically (temporary file and
+// rename), keeping file modes.
+func (p *Plan) Write(dir string) error {
+	for _, f := range p.Files() {
+		path := filepath.Join(dir, filepath.FromSlash(f))
+		st, err := os.Stat(path)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", f, err)
+		}
+		tmp, err := os.CreateTemp(filepath.Dir(path), ".chartship-*")
+		if err != nil {
+			return fmt.Errorf("write %s: %w", f, err)
+		}
+		_, werr := tmp.Write(p.contents[f])
+		cerr := tmp.Close()
+		if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), st.Mode().Perm())); err != nil {
+			os.Remove(tmp.Name())
+			return fmt.Errorf("write %s: %w", f, err)
+		}
+		if err := os.Rename(tmp.Name(), path); err != nil {
+			os.Remove(tmp.Name())
+			return fmt.Errorf("write %s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+func availableTags(req Request) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range append(append([]string{}, req.Available...), req.Version) {
+		t = strings.TrimSpace(t)
+		if t != "" && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+type planner struct {
+	req       Request
+	available []string
+	policies  []imagePolicy
+	repos     []imageRepository
+}
+
+func (pl *planner) planFile(s *fileScan, plan *Plan) {
+	problems := append([]Problem{}, s.problems...)
+	var changes []Change
+	var edits []edit
+	done := map[*yaml.Node]bool{}
+	for i := range s.refs {
+		r := &s.refs[i]
+		r.file = s.path
+		if done[r.node] {
+			continue // two references through one anchor: one edit
+		}
+		done[r.node] = true
+		line := r.node.Line
+		if r.block != nil {
+			line = r.block.Line + r.node.Line
+		}
+		var pol *imagePolicy
+		if r.marker != nil {
+			var err error
+			pol, err = pl.lookupPolicy(*r.marker)
+			if err != nil {
+				problems = append(problems, Problem{File: s.path, Line: r.markerLine, Message: err.Error()})
+				continue
+			}
+		}
+		if !pl.relevant(r, pol) {
+			continue
+		}
+		left := func(reason string) {
+			plan.Left = append(plan.Left, Left{File: s.path, Line: line, Kind: r.kind, Object: r.object, Field: r.field, Value: r.node.Value, Reason: reason})
+		}
+		c, e, reason, err := pl.decide(s, r, pol, line)
+		switch {
+		case err != nil:
+			problems = append(problems, Problem{File: s.path, Line: line, Message: err.Error()})
+		case reason != "":
+			left(reason)
+		default:
+			changes = append(changes, c)
+			edits = append(edits, e)
+		}
+	}
+	if len(problems) > 0 {
+		plan.Problems = append(plan.Problems, problems...)
+		for _, c := range changes {
+			plan.Left = append(plan.Left, Left{File: c.File, Line: c.Line, Kind: c.Kind, Object: c.Object, Field: c.Field, Value: c.Old,
+				Reason: fmt.Sprintf("would move to %s, but the file has problems and is left untouched", c.New)})
+		}
+		return
+	}
+	if len(edits) == 0 {
+		return
+	}
+	out, err := applyEdits(s.src, edits)
+	if err != nil {
+		plan.Problems = append(plan.Problems, Problem{File: s.path, Message: err.Error()})
+		return
+	}
+	plan.contents[s.path] = out
+	plan.Changes = append(plan.Changes, changes...)
+}
+
+func (pl *planner) lookupPolicy(m Marker) (*imagePolicy, error) {
+	var found []*imagePolicy
+	for i := range pl.policies {
+		p := &pl.policies[i]
+		if nameMatches(p.name, m.Name) && (p.namespace == "" || nameMatches(p.namespace, m.Namespace)) {
+			found = append(found, p)
+		}
+	}
+	switch {
+	case len(found) == 0:
+		return nil, fmt.Errorf("marker %q names ImagePolicy %s/%s, which is not in this repository: add it or fix the marker", m.String(), m.Namespace, m.Name)
+	case len(found) > 1:
+		for _, p := range found[1:] {
+			if p.policy.String() != found[0].policy.String() {
+				return nil, fmt.Errorf("marker %q matches several ImagePolicies with different rules (%s, %s)", m.String(), found[0].policy.Source, p.policy.Source)
+			}
+		}
+	}
+	return found[0], nil
+}
+
+func (pl *planner) imageOf(p *imagePolicy) (string, bool) {
+	for _, r := range pl.repos {
+		if nameMatches(r.name, p.repoName) && (r.namespace == "" || p.repoNS == "" || nameMatches(r.namespace, p.repoNS)) {
+			return r.image, true
+		}
+	}
+	return "", false
+}
+
+func (pl *planner) relevant(r *ref, pol *imagePolicy) bool {
+	chart := pl.req.Chart
+	switch r.kind {
+	case KindApp:
+		if nameMatches(r.name, chart) && (pl.req.Catalog == "" || nameMatches(r.catalog, pl.req.Catalog)) {
+			return true
+		}
+	case KindHelmRelease:
+		if nameMatches(lastElem(r.name), chart) {
+			return true
+		}
+	case KindOCIRepository:
+		if nameMatches(lastElem(r.url), chart) && (pl.req.Registry == "" || underRegistry(r.url, pl.req.Registry)) {
+			return true
+		}
+	}
+	if pol == nil {
+		return false
+	}
+	if image, ok := pl.imageOf(pol); ok {
+		return nameMatches(lastElem(image), chart) && (pl.req.Registry == "" || underRegistry(image, pl.req.Registry))
+	}
+	return nameMatches(pol.name, chart)
+}
+
+func underRegistry(url, registry string) bool {
+	strip := func(s string) string {
+		if i := strings.Index(s, "://"); i >= 0 {
+			s = s[i+3:]
+		}
+		return strings.TrimRight(s, "/")
+	}
+	return strings.HasPrefix(strip(url)+"/", strip(registry)+"/")
+}
+
+// decide returns the change for one relevant reference, or a reason to leave it.
+func (pl *planner) decide(s *fileScan, r *ref, pol *imagePolicy, line int) (Change, edit, string, error) {
+	value := r.node.Value
+	if r.isRange {
+		if _, err := parseConstraint(value); err != nil {
+			return Change{}, edit{}, "", fmt.Errorf("%s %s: invalid semver range %q: %v", r.object, r.field, value, err)
+		}
+		admits := "does not admit"
+		if ok, _ := rangeAdmits(value, pl.req.Version); ok {
+			admits = "admits"
+		}
+		return Change{}, edit{}, fmt.Sprintf("a range Flux follows in the cluster (%s %s); run chartship notify to reconcile now", admits, pl.req.Version), nil
+	}
+	if r.marker != nil && r.marker.Field == "name" {
+		return Change{}, edit{}, "image name setter: nothing to bump", nil
+	}
+	if strings.Contains(value, "${") {
+		return Change{}, edit{}, "the value is a Flux substitution: change it where the variable is set", nil
+	}
+	// A whole image reference (marker without :tag) carries the tag after its
+	// last ':' past the last '/'.
+	prefix, current := "", value
+	if r.marker != nil && r.marker.Field == "" {
+		if i := strings.LastIndexByte(value, ':'); i > strings.LastIndexByte(value, '/') {
+			prefix, current = value[:i+1], value[i+1:]
+		} else {
+			prefix, current = value+":", ""
+		}
+	}
+	var policy Policy
+	if pol != nil {
+		policy = pol.policy
+		if err := policy.Validate(); err != nil {
+			return Change{}, edit{}, "", err
+		}
+	} else {
+		p, ok, err := DefaultPolicy(pl.req.Policy, current)
+		if err != nil {
+			return Change{}, edit{}, err.Error(), nil
+		}
+		if !ok {
+			return Change{}, edit{}, "no ImagePolicy and --policy none", nil
+		}
+		policy = p
+	}
+	tag, err := policy.Latest(pl.available, current)
+	if errors.Is(err, ErrNoVersion) {
+		return Change{}, edit{}, fmt.Sprintf("%s (%s) admits none of the available versions", policy.Source, policy.String()), nil
+	}
+	if err != nil {
+		return Change{}, edit{}, "", err
+	}
+	newTag := withPrefix(tag, current)
+	if newTag == current {
+		return Change{}, edit{}, "up to date", nil
+	}
+	if cv, err := parseFluxVersion(current); err == nil {
+		if nv, err := parseFluxVersion(newTag); err == nil && nv.LessThan(cv) {
+			return Change{}, edit{}, fmt.Sprintf("kept: %s selects %s among the available versions, lower than the current one; list every released version (--available or --registry)", policy.Source, newTag), nil
+		}
+	}
+	newValue := prefix + newTag
+	e, err := pl.edit(s, r, newValue)
+	if err != nil {
+		return Change{}, edit{}, "", fmt.Errorf("%s: %v", r.field, err)
+	}
+	c := Change{File: s.path, Line: line, Kind: r.kind, Object: r.object, Field: r.field, Old: value, New: newValue,
+		Policy: fmt.Sprintf("%s: %s", policy.Source, policy.String())}
+	if r.marker != nil {
+		c.Marker = r.marker.String()
+	}
+	return c, e, "", nil
+}
+
+func (pl *planner) edit(s *fileScan, r *ref, value string) (edit, error) {
+	if r.block == nil {
+		return scalarEdit(s.src, s.lines, r.node, value)
+	}
+	// Map the scalar's position in the block's text to the file: content line
+	// L is file line block.Line+L, shifted right by the block's indentation.
+	n := *r.node
+	n.Line = r.block.Line + r.blockLine
+	n.Column = r.blockColumn + r.blockIndent
+	e, err := scalarEdit(s.src, s.lines, &n, value)
+	if err != nil {
+		return e, err
+	}
+	e.line, e.column = r.blockLine, r.blockColumn
+	e.blockLine, e.blockColumn = r.block.Line, r.block.Column
+	return e, nil
+}
