@@ -65,6 +65,8 @@ type imagePolicy struct {
 	namespace, name  string
 	repoNS, repoName string
 	policy           Policy
+	compiled         *compiledPolicy
+	compileErr       error
 	file             string
 	line             int
 }
@@ -84,6 +86,7 @@ type fileScan struct {
 	policies []imagePolicy
 	repos    []imageRepository
 	problems []Problem
+	docs     int // number of YAML documents
 }
 
 // interesting reports cheaply whether a file can hold anything we look for, so
@@ -220,6 +223,7 @@ func scanFile(path string, src []byte) *fileScan {
 		return fsn
 	}
 	fsn.lines = lineStarts(src)
+	fsn.docs = len(docs)
 	for _, d := range docs {
 		if len(d.Content) == 0 {
 			continue

@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -142,9 +145,39 @@ func PlanDir(ctx context.Context, dir string, req Request, opts Options) (*Plan,
 		pl.policies = append(pl.policies, s.policies...)
 		pl.repos = append(pl.repos, s.repos...)
 	}
+	pl.index()
+	// Files are planned in parallel, each into its own partial plan, merged in
+	// path order so the plan is deterministic.
+	parts := make([]Plan, len(scans))
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(scans) {
+					return
+				}
+				parts[i].contents = map[string][]byte{}
+				pl.planFile(scans[i], &parts[i])
+			}
+		}()
+	}
+	wg.Wait()
 	plan := &Plan{Chart: req.Chart, Version: req.Version, Changes: []Change{}, contents: map[string][]byte{}}
-	for _, s := range scans {
-		pl.planFile(s, plan)
+	for i := range parts {
+		plan.Changes = append(plan.Changes, parts[i].Changes...)
+		plan.Left = append(plan.Left, parts[i].Left...)
+		plan.Problems = append(plan.Problems, parts[i].Problems...)
+		for f, b := range parts[i].contents {
+			plan.contents[f] = b
+		}
 	}
 	log.Debug("planned", "dir", dir, "filesParsed", len(scans), "changes", len(plan.Changes), "problems", len(plan.Problems))
 	return plan, nil
@@ -195,6 +228,64 @@ type planner struct {
 	available []string
 	policies  []imagePolicy
 	repos     []imageRepository
+
+	// Indexes by name; names with ${var} go to the pattern lists.
+	policyByName map[string][]*imagePolicy
+	policyVars   []*imagePolicy
+	repoByName   map[string][]*imageRepository
+	repoVars     []*imageRepository
+	compiled     sync.Map // Policy without Source → *compiledPolicy
+}
+
+// compile compiles a policy once per distinct rule; Source only names it.
+func (pl *planner) compile(p Policy) (*compiledPolicy, error) {
+	key := p
+	key.Source = ""
+	if c, ok := pl.compiled.Load(key); ok {
+		cc := *c.(*compiledPolicy)
+		cc.p = p
+		return &cc, nil
+	}
+	c, err := p.compile()
+	if err != nil {
+		return nil, err
+	}
+	pl.compiled.Store(key, c)
+	return c, nil
+}
+
+func (pl *planner) index() {
+	pl.policyByName = map[string][]*imagePolicy{}
+	for i := range pl.policies {
+		p := &pl.policies[i]
+		p.compiled, p.compileErr = pl.compile(p.policy)
+		if strings.Contains(p.name, "${") {
+			pl.policyVars = append(pl.policyVars, p)
+		} else {
+			pl.policyByName[p.name] = append(pl.policyByName[p.name], p)
+		}
+	}
+	pl.repoByName = map[string][]*imageRepository{}
+	for i := range pl.repos {
+		r := &pl.repos[i]
+		if strings.Contains(r.name, "${") {
+			pl.repoVars = append(pl.repoVars, r)
+		} else {
+			pl.repoByName[r.name] = append(pl.repoByName[r.name], r)
+		}
+	}
+}
+
+// candidates returns the indexed entries whose name may match name.
+func candidates[T any](byName map[string][]*T, vars []*T, all []T, name string) []*T {
+	if strings.Contains(name, "${") {
+		out := make([]*T, len(all))
+		for i := range all {
+			out[i] = &all[i]
+		}
+		return out
+	}
+	return append(append([]*T{}, byName[name]...), vars...)
 }
 
 func (pl *planner) planFile(s *fileScan, plan *Plan) {
@@ -250,7 +341,7 @@ func (pl *planner) planFile(s *fileScan, plan *Plan) {
 	if len(edits) == 0 {
 		return
 	}
-	out, err := applyEdits(s.src, edits)
+	out, err := applyEditsDocs(s.src, s.docs, edits)
 	if err != nil {
 		plan.Problems = append(plan.Problems, Problem{File: s.path, Message: err.Error()})
 		return
@@ -261,8 +352,7 @@ func (pl *planner) planFile(s *fileScan, plan *Plan) {
 
 func (pl *planner) lookupPolicy(m Marker) (*imagePolicy, error) {
 	var found []*imagePolicy
-	for i := range pl.policies {
-		p := &pl.policies[i]
+	for _, p := range candidates(pl.policyByName, pl.policyVars, pl.policies, m.Name) {
 		if nameMatches(p.name, m.Name) && (p.namespace == "" || nameMatches(p.namespace, m.Namespace)) {
 			found = append(found, p)
 		}
@@ -281,7 +371,7 @@ func (pl *planner) lookupPolicy(m Marker) (*imagePolicy, error) {
 }
 
 func (pl *planner) imageOf(p *imagePolicy) (string, bool) {
-	for _, r := range pl.repos {
+	for _, r := range candidates(pl.repoByName, pl.repoVars, pl.repos, p.repoName) {
 		if nameMatches(r.name, p.repoName) && (r.namespace == "" || p.repoNS == "" || nameMatches(r.namespace, p.repoNS)) {
 			return r.image, true
 		}
@@ -354,11 +444,12 @@ func (pl *planner) decide(s *fileScan, r *ref, pol *imagePolicy, line int) (Chan
 		}
 	}
 	var policy Policy
+	var compiled *compiledPolicy
 	if pol != nil {
-		policy = pol.policy
-		if err := policy.Validate(); err != nil {
-			return Change{}, edit{}, "", err
+		if pol.compileErr != nil {
+			return Change{}, edit{}, "", pol.compileErr
 		}
+		policy, compiled = pol.policy, pol.compiled
 	} else {
 		p, ok, err := DefaultPolicy(pl.req.Policy, current)
 		if err != nil {
@@ -368,8 +459,11 @@ func (pl *planner) decide(s *fileScan, r *ref, pol *imagePolicy, line int) (Chan
 			return Change{}, edit{}, "no ImagePolicy and --policy none", nil
 		}
 		policy = p
+		if compiled, err = pl.compile(p); err != nil {
+			return Change{}, edit{}, "", err
+		}
 	}
-	tag, err := policy.Latest(pl.available, current)
+	tag, err := compiled.latest(pl.available, current)
 	if errors.Is(err, ErrNoVersion) {
 		return Change{}, edit{}, fmt.Sprintf("%s (%s) admits none of the available versions", policy.Source, policy.String()), nil
 	}
