@@ -1,0 +1,237 @@
+package gitops
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+
+	"github.com/google/go-github/v93/github"
+
+	"github.com/chartship/chartship/internal/errdef"
+)
+
+// BumpOptions say how a plan is applied to a repository.
+type BumpOptions struct {
+	Logger *slog.Logger
+	// DryRun stops after the plan: nothing is cloned for a local directory,
+	// nothing is written, committed or pushed.
+	DryRun bool
+	// Branch to commit on; default chartship/bump-<chart>-<version>.
+	Branch string
+	// PushTo pushes the commit straight onto this branch instead (Flux's own
+	// mode); no pull request.
+	PushTo string
+	// PR opens a pull request for Branch through the GitHub API, or updates
+	// the open one of an earlier bump of the same chart.
+	PR     bool
+	GitHub GitHubOptions
+	// Message is a text/template for the commit message (and PR title and
+	// body: its first line and the rest), executed on a MessageData.
+	Message string
+	Auth    GitAuth   // credentials for HTTP(S) remotes
+	Author  Signature // commit author; default DefaultAuthor
+	// Plan tunes the planning.
+	Plan Options
+}
+
+// DefaultMessage is the commit message template.
+const DefaultMessage = `chore: bump {{.Chart}} to {{.Version}}
+
+{{range .Changes}}- {{.File}}:{{.Line}}: {{.Old}} → {{.New}} ({{.Policy}})
+{{end}}
+Made by chartship bump.
+`
+
+// MessageData is what the message template sees.
+type MessageData struct {
+	Chart   string
+	Version string
+	Changes []Change
+}
+
+// Result is what a bump did to one repository.
+type Result struct {
+	Repo        string       `json:"repo"`
+	Status      string       `json:"status"` // planned, up to date, pushed, pull request opened/updated
+	Branch      string       `json:"branch,omitempty"`
+	Commit      string       `json:"commit,omitempty"`
+	PullRequest *PullRequest `json:"pullRequest,omitempty"`
+	Plan        *Plan        `json:"plan"`
+}
+
+// Statuses of a Result.
+const (
+	StatusPlanned  = "planned (dry run)"
+	StatusUpToDate = "up to date"
+	StatusPushed   = "pushed"
+	StatusPR       = "pull request"
+)
+
+// DefaultBranch is the branch a bump of chart to version commits on.
+func DefaultBranch(chart, version string) string {
+	return branchPrefix(chart) + version
+}
+
+func branchPrefix(chart string) string { return "chartship/bump-" + chart + "-" }
+
+// Bump plans req against the repository repo (a local directory or a git URL)
+// and, unless DryRun, commits the rewritten files, pushes them and opens or
+// updates a pull request. Files with bad input are left untouched and reported
+// in Result.Plan.Problems; the error is then non-nil (matching ErrBadInput)
+// even though the good files were bumped.
+func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Result, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts.Plan.Logger = log
+	if opts.Author.Name == "" {
+		opts.Author = DefaultAuthor
+	}
+	if opts.Message == "" {
+		opts.Message = DefaultMessage
+	}
+	msgTmpl, err := template.New("message").Parse(opts.Message)
+	if err != nil {
+		return nil, errdef.Usage(fmt.Errorf("--message template: %w", err))
+	}
+	if opts.PushTo != "" && opts.PR {
+		return nil, errdef.Usage(errors.New("--push-to and --pr exclude each other: push straight to a branch, or open a pull request"))
+	}
+	r, err := parseRemote(repo, opts.Auth)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Repo: r.display}
+
+	if opts.DryRun && r.local != "" {
+		plan, err := PlanDir(ctx, r.local, req, opts.Plan)
+		if err != nil {
+			return nil, err
+		}
+		res.Plan, res.Status = plan, StatusPlanned
+		return res, plan.Err()
+	}
+
+	var prs *prClient
+	if opts.PR {
+		if prs, err = newPRClient(opts.GitHub, r.url); err != nil {
+			return nil, err
+		}
+	}
+	tmp, err := os.MkdirTemp("", "chartship-bump-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	g, base, err := clone(ctx, r, filepath.Join(tmp, "repo"), opts.Author)
+	if err != nil {
+		return nil, err
+	}
+	log.Debug("cloned", "repo", r.display, "base", base)
+
+	target := opts.PushTo
+	if target == "" {
+		target = opts.Branch
+		if target == "" {
+			target = DefaultBranch(req.Chart, req.Version)
+		}
+	}
+	var existing *github.PullRequest
+	if prs != nil {
+		prefix := ""
+		if opts.Branch == "" {
+			prefix = branchPrefix(req.Chart)
+		}
+		pr, err := prs.findOpen(ctx, base, target, prefix)
+		if err != nil {
+			return nil, err
+		}
+		if pr != nil {
+			existing = pr
+			target = pr.GetHead().GetRef()
+			log.Info("updating the open pull request of an earlier bump", "repo", r.display, "number", pr.GetNumber(), "branch", target)
+		}
+	}
+	res.Branch = target
+
+	// Push straight to a branch: build on its tip, retry when it moves.
+	for attempt := 1; ; attempt++ {
+		if opts.PushTo != "" && opts.PushTo != base {
+			start := "HEAD"
+			if g.remoteHas(ctx, opts.PushTo) {
+				start = "origin/" + opts.PushTo
+			}
+			if _, err := g.run(ctx, "checkout", "--quiet", "-B", opts.PushTo, start); err != nil {
+				return nil, errdef.External(err)
+			}
+		}
+		plan, err := PlanDir(ctx, g.dir, req, opts.Plan)
+		if err != nil {
+			return nil, err
+		}
+		res.Plan = plan
+		if opts.DryRun {
+			res.Status = StatusPlanned
+			return res, plan.Err()
+		}
+		if len(plan.Changes) == 0 {
+			res.Status, res.Branch = StatusUpToDate, ""
+			return res, plan.Err()
+		}
+		if err := plan.Write(g.dir); err != nil {
+			return nil, err
+		}
+		var msg bytes.Buffer
+		if err := msgTmpl.Execute(&msg, MessageData{Chart: req.Chart, Version: req.Version, Changes: plan.Changes}); err != nil {
+			return nil, errdef.Usage(fmt.Errorf("--message template: %w", err))
+		}
+		commit, err := g.commitMessage(ctx, plan.Files(), msg.String())
+		if err != nil {
+			return nil, errdef.External(fmt.Errorf("commit the bump: %w", err))
+		}
+		res.Commit = commit
+		if opts.PushTo != "" {
+			_, err := g.run(ctx, "push", "--quiet", "origin", "HEAD:refs/heads/"+opts.PushTo)
+			if err == nil {
+				res.Status = StatusPushed
+				return res, plan.Err()
+			}
+			if !rejected(err) || attempt >= 3 {
+				return nil, errdef.External(fmt.Errorf("push to %s: %w", opts.PushTo, err))
+			}
+			log.Info("the branch moved while bumping; rebuilding the bump on its new tip", "branch", opts.PushTo, "attempt", attempt)
+			if _, err := g.run(ctx, "fetch", "--quiet", "origin"); err != nil {
+				return nil, errdef.External(err)
+			}
+			if _, err := g.run(ctx, "reset", "--quiet", "--hard", "origin/"+opts.PushTo); err != nil {
+				return nil, errdef.External(err)
+			}
+			continue
+		}
+		// A bump branch belongs to chartship: it is rebuilt from the base
+		// every time, so it is force-pushed.
+		if _, err := g.run(ctx, "push", "--quiet", "--force", "origin", "HEAD:refs/heads/"+target); err != nil {
+			return nil, errdef.External(fmt.Errorf("push branch %s: %w", target, err))
+		}
+		res.Status = StatusPushed
+		if prs != nil {
+			title, body, _ := strings.Cut(strings.TrimSpace(msg.String()), "\n")
+			pr, err := prs.openOrUpdate(ctx, existing, base, target, title, strings.TrimSpace(body))
+			if err != nil {
+				return res, err
+			}
+			res.PullRequest, res.Status = &pr, StatusPR+" "+pr.Action
+		}
+		return res, plan.Err()
+	}
+}
