@@ -161,4 +161,3 @@ func (c *prClient) apiError(what string, err error) error {
 	}
 	return errdef.External(fmt.Errorf("GitHub %s on %s: %w", what, repo, err))
 }
-
