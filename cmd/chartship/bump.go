@@ -1,20 +1,252 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/gitops"
 	"github.com/chartship/chartship/internal/errdef"
 )
+
+// versionLister is what bump needs from a catalog: the versions it offers.
+// catalog.Lister satisfies it.
+type versionLister interface {
+	Versions(ctx context.Context, chart string) ([]string, error)
+}
+
+// openVersions opens the catalog --registry names to list its versions.
+var openVersions = func(ref string) (versionLister, error) {
+	return catalog.Open(ref, catalog.Options{})
+}
+
+// bumpResult is what `chartship bump` prints: one result per repository.
+type bumpResult struct {
+	Chart   string           `json:"chart"`
+	Version string           `json:"version"`
+	Repos   []*gitops.Result `json:"repos"`
+	Errors  []repoError      `json:"errors,omitempty"`
+}
+
+type repoError struct {
+	Repo  string `json:"repo"`
+	Error string `json:"error"`
+}
 
 func bumpCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "bump",
-		Usage: "(not yet available)",
-		Action: func(context.Context, *cli.Command) error {
-			return errdef.Usage(errors.New("bump is not available in this build yet"))
+		Usage: "bump a released chart version in downstream GitOps repositories (App, HelmRelease, OCIRepository, $imagepolicy markers)",
+		Description: `Finds every reference to --chart in each repository, decides the new version with
+its ImagePolicy (Flux semantics) or --policy, and rewrites only those scalars. Prints the
+plan (file:line, old → new, policy); --dry-run stops there. Otherwise commits on --branch
+and pushes it (with --pr: opens a pull request, or updates the open one of an earlier bump
+of the same chart), or pushes straight to --push-to.`,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "repo", Usage: "GitOps repository: local path or git URL (git+https://HOST/ORG/REPO.git); repeat for several"},
+			&cli.StringFlag{Name: "repo-list", Usage: "file listing repositories, one per line (# comments)"},
+			&cli.StringFlag{Name: "chart", Usage: "chart (App) name", Required: true},
+			&cli.StringFlag{Name: "version", Usage: "the version just released", Required: true},
+			&cli.StringSliceFlag{Name: "available", Usage: "other versions the catalog offers (comma-separated or repeated); the highest one each policy allows wins"},
+			&cli.StringFlag{Name: "registry", Usage: "oci://HOST/NAMESPACE the chart is published to: lists its versions and limits OCIRepository/ImageRepository matches"},
+			&cli.StringFlag{Name: "catalog", Usage: "only App CRs with this spec.catalog"},
+			&cli.StringFlag{Name: "policy", Value: gitops.PolicySameMajor, Usage: "rule for references without an ImagePolicy: same-major, same-minor, latest, none, or a semver range"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan; write, commit and push nothing"},
+			&cli.StringFlag{Name: "branch", Usage: "branch to commit on (default chartship/bump-<chart>-<version>)"},
+			&cli.StringFlag{Name: "push-to", Usage: "push the commit straight onto this branch (no pull request)"},
+			&cli.BoolFlag{Name: "pr", Usage: "open (or update) a GitHub pull request"},
+			&cli.StringFlag{Name: "message", Usage: "commit message Go template over .Chart .Version .Changes (first line: PR title)", Value: gitops.DefaultMessage},
+			&cli.StringFlag{Name: "github-token", Usage: "GitHub token for --pr (and git over HTTPS when --git-token is unset)", Sources: cli.EnvVars("GITHUB_TOKEN")},
+			&cli.StringFlag{Name: "github-api", Usage: "GitHub API base URL (GitHub Enterprise: https://HOST/api/v3/)", Sources: cli.EnvVars("GITHUB_API_URL")},
+			&cli.StringFlag{Name: "github-repo", Usage: "OWNER/NAME on GitHub when it differs from the repository URL"},
+			&cli.StringFlag{Name: "git-user", Value: "x-access-token", Usage: "user name for git over HTTPS"},
+			&cli.StringFlag{Name: "git-token", Usage: "password or token for git over HTTPS (default: --github-token)"},
 		},
+		Action: runBump,
+	}
+}
+
+func runBump(ctx context.Context, cmd *cli.Command) error {
+	repos, err := bumpRepos(cmd)
+	if err != nil {
+		return err
+	}
+	req := gitops.Request{
+		Chart:     cmd.String("chart"),
+		Version:   cmd.String("version"),
+		Available: splitList(cmd.StringSlice("available")),
+		Registry:  cmd.String("registry"),
+		Catalog:   cmd.String("catalog"),
+		Policy:    cmd.String("policy"),
+	}
+	if err := req.Validate(); err != nil {
+		return err
+	}
+	log := logger(cmd)
+	if req.Registry != "" {
+		l, err := openVersions(req.Registry)
+		if err == nil {
+			var vs []string
+			if vs, err = l.Versions(ctx, req.Chart); err == nil {
+				req.Available = append(req.Available, vs...)
+			}
+		}
+		if err != nil {
+			if len(req.Available) == 0 {
+				log.Warn("cannot list the registry's versions; deciding with --version alone (pass --available to list others)", "registry", req.Registry, "error", err)
+			} else {
+				log.Warn("cannot list the registry's versions; using --available", "registry", req.Registry, "error", err)
+			}
+		}
+	}
+	gitToken := cmd.String("git-token")
+	if gitToken == "" {
+		gitToken = cmd.String("github-token")
+	}
+	opts := gitops.BumpOptions{
+		Logger:  log,
+		DryRun:  cmd.Bool("dry-run"),
+		Branch:  cmd.String("branch"),
+		PushTo:  cmd.String("push-to"),
+		PR:      cmd.Bool("pr"),
+		Message: cmd.String("message"),
+		GitHub:  gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api"), Repo: cmd.String("github-repo")},
+	}
+	if gitToken != "" {
+		opts.Auth = gitops.GitAuth{Username: cmd.String("git-user"), Password: gitToken}
+	}
+	if opts.PR && opts.PushTo != "" {
+		return errdef.Usage(errors.New("--pr and --push-to exclude each other"))
+	}
+	if opts.GitHub.Repo != "" && len(repos) > 1 {
+		return errdef.Usage(errors.New("--github-repo names one repository; give one --repo with it"))
+	}
+
+	out := &bumpResult{Chart: req.Chart, Version: req.Version, Repos: []*gitops.Result{}}
+	var errs []error
+	for _, repo := range repos {
+		res, err := gitops.Bump(ctx, repo, req, opts)
+		if res != nil {
+			out.Repos = append(out.Repos, res)
+		}
+		if err != nil {
+			name := repo
+			if res != nil {
+				name = res.Repo
+			}
+			// Bad input is already listed, file by file, in the plan.
+			if !(res != nil && res.Plan != nil && errors.Is(err, gitops.ErrBadInput)) {
+				log.Error("bump failed", "repo", name, "error", err)
+				out.Errors = append(out.Errors, repoError{Repo: name, Error: err.Error()})
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if err := render(cmd, out, func(w io.Writer) { printBump(w, out) }); err != nil {
+		return err
+	}
+	return worst(errs)
+}
+
+// worst joins errors, classified by the most serious kind among them: an
+// external failure beats a failed check beats bad input.
+func worst(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	joined := errors.Join(errs...)
+	for _, kind := range []error{errdef.ErrExternal, errdef.ErrCheck, errdef.ErrUsage} {
+		for _, e := range errs {
+			if errors.Is(e, kind) {
+				switch kind {
+				case errdef.ErrExternal:
+					return errdef.External(joined)
+				case errdef.ErrCheck:
+					return errdef.Check(joined)
+				default:
+					return errdef.Usage(joined)
+				}
+			}
+		}
+	}
+	return joined
+}
+
+func bumpRepos(cmd *cli.Command) ([]string, error) {
+	repos := splitList(cmd.StringSlice("repo"))
+	if list := cmd.String("repo-list"); list != "" {
+		f, err := os.Open(list)
+		if err != nil {
+			return nil, errdef.Usage(fmt.Errorf("--repo-list: %w", err))
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if line != "" && !strings.HasPrefix(line, "#") {
+				repos = append(repos, line)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return nil, errdef.Usage(fmt.Errorf("--repo-list %s: %w", list, err))
+		}
+	}
+	if len(repos) == 0 {
+		return nil, errdef.Usage(errors.New("no repository: give --repo URL|PATH (repeatable) or --repo-list FILE"))
+	}
+	return repos, nil
+}
+
+func splitList(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func printBump(w io.Writer, out *bumpResult) {
+	for _, r := range out.Repos {
+		fmt.Fprintf(w, "%s: %s", r.Repo, r.Status)
+		if r.Branch != "" && r.Status != gitops.StatusPlanned {
+			fmt.Fprintf(w, " (branch %s", r.Branch)
+			if r.Commit != "" {
+				fmt.Fprintf(w, ", commit %.12s", r.Commit)
+			}
+			fmt.Fprint(w, ")")
+		}
+		if r.PullRequest != nil {
+			fmt.Fprintf(w, " #%d %s", r.PullRequest.Number, r.PullRequest.URL)
+		}
+		fmt.Fprintln(w)
+		if r.Plan == nil {
+			continue
+		}
+		for _, c := range r.Plan.Changes {
+			fmt.Fprintf(w, "  %s:%d  %s → %s  [%s]\n", c.File, c.Line, c.Old, c.New, c.Policy)
+		}
+		for _, l := range r.Plan.Left {
+			fmt.Fprintf(w, "  %s:%d  %s left: %s\n", l.File, l.Line, l.Value, l.Reason)
+		}
+		for _, p := range r.Plan.Problems {
+			fmt.Fprintf(w, "  %s  PROBLEM\n", p.String())
+		}
+	}
+	for _, e := range out.Errors {
+		fmt.Fprintf(w, "%s: failed: %s\n", e.Repo, e.Error)
 	}
 }

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chartship/chartship/internal/githubtest"
+	"github.com/chartship/chartship/internal/gittest"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), append([]string{"chartship"}, args...), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func seedGolden(t *testing.T, srv *gittest.Server, name, golden string) string {
+	t.Helper()
+	url := srv.NewRepo(t, name)
+	files := map[string]string{}
+	root := filepath.Join("..", "..", "testdata", "gitops", golden, "original")
+	require.NoError(t, filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(root, p)
+		files[filepath.ToSlash(rel)] = string(b)
+		return err
+	}))
+	gittest.Seed(t, srv.Dir(name), files, "seed")
+	return url
+}
+
+func TestBumpCommandSeveralReposWithPullRequests(t *testing.T) {
+	srv := gittest.NewServer(t, gittest.WithBasicAuth("x-access-token", "ghs_token"))
+	a := seedGolden(t, srv, "acme/fleet-a.git", "app-marker")
+	b := seedGolden(t, srv, "acme/fleet-b.git", "kustomize-patch")
+	gh := githubtest.New(t, srv.Root, "ghs_token")
+	list := filepath.Join(t.TempDir(), "repos.txt")
+	require.NoError(t, os.WriteFile(list, []byte("# fleet\n"+"git+"+b+"\n"), 0o644))
+	t.Setenv("GITHUB_TOKEN", "ghs_token")
+
+	code, stdout, stderr := runCLI(t, "--output", "json", "bump", "--chart", "hello-world", "--version", "1.3.0",
+		"--available", "1.2.7,1.2.10", "--repo", "git+"+a, "--repo-list", list, "--pr", "--github-api", gh.URL)
+	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stdout+stderr, "ghs_token")
+	var out struct {
+		Repos []struct {
+			Status      string
+			PullRequest struct{ Number int }
+			Plan        struct{ Changes []struct{ File, Old, New string } }
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &out))
+	require.Len(t, out.Repos, 2)
+	assert.Equal(t, "pull request opened", out.Repos[0].Status)
+	assert.Equal(t, "pull request opened", out.Repos[1].Status)
+	assert.Len(t, out.Repos[1].Plan.Changes, 2, "the inline kustomize patch and the patch file")
+	assert.Len(t, gh.Pulls("acme", "fleet-a"), 1)
+	assert.Len(t, gh.Pulls("acme", "fleet-b"), 1)
+	assert.Contains(t, gittest.Git(t, srv.Dir("acme/fleet-b.git"), "show", "chartship/bump-hello-world-1.3.0:overlays/prod/kustomization.yaml"),
+		`value: 1.2.10 # {"$imagepolicy": "default:hello-world:tag"}`)
+}
+
+func TestBumpCommandExitCodes(t *testing.T) {
+	srv := gittest.NewServer(t, gittest.WithBasicAuth("bot", "right"))
+	bad := seedGolden(t, srv, "acme/bad.git", "bad-input")
+
+	code, stdout, _ := runCLI(t, "bump", "--chart", "hello-world", "--version", "1.3.0", "--repo", bad, "--git-user", "bot", "--git-token", "right", "--dry-run")
+	assert.Equal(t, exitUsage, code, "bad input in the repository")
+	assert.Contains(t, stdout, "broken.yaml:4: not valid YAML")
+	assert.Contains(t, stdout, "good.yaml:4  1.2.0 → 1.3.0")
+
+	code, _, stderr := runCLI(t, "bump", "--chart", "hello-world", "--version", "1.3.0", "--repo", bad, "--git-user", "bot", "--git-token", "wrong-token-xyz", "--dry-run")
+	assert.Equal(t, exitExternal, code)
+	assert.NotContains(t, stderr, "wrong-token-xyz")
+
+	code, _, _ = runCLI(t, "bump", "--chart", "hello-world", "--version", "not-a-version", "--repo", bad)
+	assert.Equal(t, exitUsage, code)
+	code, _, _ = runCLI(t, "bump", "--chart", "hello-world", "--version", "1.3.0", "--repo", bad, "--policy", "sometimes")
+	assert.Equal(t, exitUsage, code)
+}
+
+func TestNotifyCommand(t *testing.T) {
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ = io.ReadAll(r.Body)
+		mac := hmac.New(sha256.New, []byte("hook-token"))
+		mac.Write(body)
+		if r.Header.Get("X-Signature") != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
+			http.Error(w, "invalid signature", http.StatusUnauthorized)
+			return
+		}
+	}))
+	defer srv.Close()
+	payload := filepath.Join(t.TempDir(), "p.json")
+	require.NoError(t, os.WriteFile(payload, []byte(`{"chart":"hello-world"}`), 0o644))
+
+	code, stdout, stderr := runCLI(t, "notify", "--receiver", srv.URL+"/hook/abcdef0123456789", "--token", "hook-token", "--payload", "@"+payload)
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, `{"chart":"hello-world"}`, string(body))
+	assert.Contains(t, stdout, "notified generic-hmac Receiver")
+	assert.False(t, strings.Contains(stdout, "abcdef0123456789"))
+
+	t.Setenv("CHARTSHIP_TOKEN", "not-the-token")
+	code, _, stderr = runCLI(t, "notify", "--receiver", srv.URL+"/hook/abcdef0123456789")
+	assert.Equal(t, exitExternal, code)
+	assert.NotContains(t, stderr, "not-the-token")
+}
