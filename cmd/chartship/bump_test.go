@@ -64,7 +64,9 @@ func TestBumpCommandSeveralReposWithPullRequests(t *testing.T) {
 		Repos []struct {
 			Status      string
 			PullRequest struct{ Number int }
-			Plan        struct{ Changes []struct{ File, Old, New string } }
+			Plan        struct {
+				Changes []struct{ File, Old, New string }
+			}
 		}
 	}
 	require.NoError(t, json.Unmarshal([]byte(stdout), &out))
