@@ -131,7 +131,8 @@ func TestBumpDryRunWritesNothing(t *testing.T) {
 	c := res.Plan.Changes[0]
 	assert.Equal(t, Change{File: "apps/hello-world.yaml", Line: 24, Kind: KindApp, Object: "App org-acme/hello-world", Field: "spec.version",
 		Marker: "default:hello-world:tag", Old: "1.2.0", New: "1.3.0",
-		Policy: `ImagePolicy default/hello-world (apps/hello-world.yaml:2): semver >=1.0.0 <2.0.0 (filter "^v?(?P<version>.*)$" extract "$version")`}, c)
+		Policy: `ImagePolicy default/hello-world (apps/hello-world.yaml:2): semver >=1.0.0 <2.0.0 (filter "^v?(?P<version>.*)$" extract "$version")`,
+		Image:  "ImageRepository default/hello-world (apps/hello-world.yaml:10): gsoci.azurecr.io/charts/giantswarm/hello-world"}, c)
 	assert.Equal(t, before, gittest.Git(t, f.bare, "for-each-ref"))
 	assert.Empty(t, f.gh.Pulls("acme", "fleet"))
 }

@@ -20,7 +20,7 @@ func TestParseMarker(t *testing.T) {
 			t.Errorf("ParseMarker(%q) = %+v, %v, %v; want %+v", in, m, ok, err, want)
 		}
 	}
-	for _, in := range []string{`# {"$imagepolicy": "default"}`, `# {"$imagepolicy": "a:b:c"}`, `# {"$imagepolicy": 3}`,
+	for _, in := range []string{`# {"$imagepolicy": "default"}`, `# {"$imagepolicy": "a:b:c"}`, `# {"$imagepolicy": "a:b:tags"}`, `# {"$imagepolicy": 3}`,
 		`# {$imagepolicy: a:b}`, `# {"$imagepolicy": ":b"}`, `# {"$imagepolicy": "a:b:tag:x"}`} {
 		if _, ok, err := ParseMarker(in); err == nil || !ok {
 			t.Errorf("ParseMarker(%q): want an error", in)
@@ -41,7 +41,7 @@ func FuzzParseMarker(f *testing.F) {
 		if err != nil || !ok {
 			return
 		}
-		if m.Namespace == "" || m.Name == "" || (m.Field != "" && m.Field != "tag" && m.Field != "name") {
+		if m.Namespace == "" || m.Name == "" || (m.Field != "" && m.Field != "tag" && m.Field != "name" && m.Field != "digest") {
 			t.Fatalf("accepted a bad marker %+v from %q", m, s)
 		}
 		back, ok, err := ParseMarker(`# {"$imagepolicy": "` + m.String() + `"}`)

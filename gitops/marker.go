@@ -12,7 +12,7 @@ type Marker struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
 	// Field is what the scalar holds: "" (the whole image reference,
-	// repository:tag), "tag" or "name" (the repository alone, never bumped).
+	// repository:tag), "tag", or "name" / "digest" (never bumped).
 	Field string `json:"field,omitempty"`
 }
 
@@ -62,9 +62,9 @@ func ParseMarker(comment string) (m Marker, ok bool, err error) {
 	parts := strings.Split(ref, ":")
 	switch {
 	case len(parts) == 2:
-	case len(parts) == 3 && (parts[2] == "tag" || parts[2] == "name"):
+	case len(parts) == 3 && (parts[2] == "tag" || parts[2] == "name" || parts[2] == "digest"):
 	case len(parts) == 3:
-		return Marker{}, true, fmt.Errorf(`marker %q: field %q unknown; use tag or name (or none for the whole image reference)`, ref, parts[2])
+		return Marker{}, true, fmt.Errorf(`marker %q: field %q unknown; use tag, name or digest (or none for the whole image reference)`, ref, parts[2])
 	default:
 		return Marker{}, true, fmt.Errorf(`marker %q: want NAMESPACE:NAME, NAMESPACE:NAME:tag or NAMESPACE:NAME:name`, ref)
 	}

@@ -30,6 +30,9 @@ type Request struct {
 	Registry string `json:"registry,omitempty"`
 	// Catalog, when set, limits App references to this spec.catalog.
 	Catalog string `json:"catalog,omitempty"`
+	// Source, when set, limits HelmRelease references to this
+	// spec.chart.spec.sourceRef: NAME, KIND/NAME or KIND/NAMESPACE/NAME.
+	Source string `json:"source,omitempty"`
 	// Policy is the rule for references without an ImagePolicy: same-major
 	// (default), same-minor, latest, none, or a semver range.
 	Policy string `json:"policy,omitempty"`
@@ -52,6 +55,8 @@ type Change struct {
 	Old    string `json:"old"`
 	New    string `json:"new"`
 	Policy string `json:"policy"` // the rule that allowed it and where it lives
+	// Image is the ImageRepository the ImagePolicy reads tags from, if in the repository.
+	Image string `json:"image,omitempty"`
 }
 
 // Left is a reference to the chart that the plan leaves alone, and why.
@@ -371,12 +376,19 @@ func (pl *planner) lookupPolicy(m Marker) (*imagePolicy, error) {
 }
 
 func (pl *planner) imageOf(p *imagePolicy) (string, bool) {
-	for _, r := range candidates(pl.repoByName, pl.repoVars, pl.repos, p.repoName) {
-		if nameMatches(r.name, p.repoName) && (r.namespace == "" || p.repoNS == "" || nameMatches(r.namespace, p.repoNS)) {
-			return r.image, true
-		}
+	if r := pl.repoOf(p); r != nil {
+		return r.image, true
 	}
 	return "", false
+}
+
+func (pl *planner) repoOf(p *imagePolicy) *imageRepository {
+	for _, r := range candidates(pl.repoByName, pl.repoVars, pl.repos, p.repoName) {
+		if nameMatches(r.name, p.repoName) && (r.namespace == "" || p.repoNS == "" || nameMatches(r.namespace, p.repoNS)) {
+			return r
+		}
+	}
+	return nil
 }
 
 func (pl *planner) relevant(r *ref, pol *imagePolicy) bool {
@@ -387,7 +399,7 @@ func (pl *planner) relevant(r *ref, pol *imagePolicy) bool {
 			return true
 		}
 	case KindHelmRelease:
-		if nameMatches(lastElem(r.name), chart) {
+		if nameMatches(lastElem(r.name), chart) && (pl.req.Source == "" || sourceMatches(r.source, pl.req.Source)) {
 			return true
 		}
 	case KindOCIRepository:
@@ -402,6 +414,22 @@ func (pl *planner) relevant(r *ref, pol *imagePolicy) bool {
 		return nameMatches(lastElem(image), chart) && (pl.req.Registry == "" || underRegistry(image, pl.req.Registry))
 	}
 	return nameMatches(pol.name, chart)
+}
+
+// sourceMatches compares a HelmRelease sourceRef "Kind/ns/name" (or "Kind/name")
+// with a --source filter NAME, KIND/NAME or KIND/NAMESPACE/NAME.
+func sourceMatches(source, filter string) bool {
+	s := strings.Split(source, "/")
+	f := strings.Split(filter, "/")
+	if len(f) > len(s) {
+		return false
+	}
+	for i := 1; i <= len(f); i++ {
+		if !nameMatches(s[len(s)-i], f[len(f)-i]) && !strings.EqualFold(s[len(s)-i], f[len(f)-i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func underRegistry(url, registry string) bool {
@@ -427,8 +455,8 @@ func (pl *planner) decide(s *fileScan, r *ref, pol *imagePolicy, line int) (Chan
 		}
 		return Change{}, edit{}, fmt.Sprintf("a range Flux follows in the cluster (%s %s); run chartship notify to reconcile now", admits, pl.req.Version), nil
 	}
-	if r.marker != nil && r.marker.Field == "name" {
-		return Change{}, edit{}, "image name setter: nothing to bump", nil
+	if r.marker != nil && (r.marker.Field == "name" || r.marker.Field == "digest") {
+		return Change{}, edit{}, "image " + r.marker.Field + " setter: nothing to bump", nil
 	}
 	if strings.Contains(value, "${") {
 		return Change{}, edit{}, "the value is a Flux substitution: change it where the variable is set", nil
@@ -488,6 +516,11 @@ func (pl *planner) decide(s *fileScan, r *ref, pol *imagePolicy, line int) (Chan
 		Policy: fmt.Sprintf("%s: %s", policy.Source, policy.String())}
 	if r.marker != nil {
 		c.Marker = r.marker.String()
+	}
+	if pol != nil {
+		if repo := pl.repoOf(pol); repo != nil {
+			c.Image = fmt.Sprintf("ImageRepository %s (%s:%d): %s", qualified(repo.namespace, repo.name), repo.file, repo.line, repo.image)
+		}
 	}
 	return c, e, "", nil
 }

@@ -57,6 +57,7 @@ of the same chart), or pushes straight to --push-to.`,
 			&cli.StringSliceFlag{Name: "available", Usage: "other versions the catalog offers (comma-separated or repeated); the highest one each policy allows wins"},
 			&cli.StringFlag{Name: "registry", Usage: "oci://HOST/NAMESPACE the chart is published to: lists its versions and limits OCIRepository/ImageRepository matches"},
 			&cli.StringFlag{Name: "catalog", Usage: "only App CRs with this spec.catalog"},
+			&cli.StringFlag{Name: "source", Usage: "only HelmReleases whose sourceRef is NAME, KIND/NAME or KIND/NAMESPACE/NAME"},
 			&cli.StringFlag{Name: "policy", Value: gitops.PolicySameMajor, Usage: "rule for references without an ImagePolicy: same-major, same-minor, latest, none, or a semver range"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan; write, commit and push nothing"},
 			&cli.StringFlag{Name: "branch", Usage: "branch to commit on (default chartship/bump-<chart>-<version>)"},
@@ -84,6 +85,7 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 		Available: splitList(cmd.StringSlice("available")),
 		Registry:  cmd.String("registry"),
 		Catalog:   cmd.String("catalog"),
+		Source:    cmd.String("source"),
 		Policy:    cmd.String("policy"),
 	}
 	if err := req.Validate(); err != nil {
