@@ -87,6 +87,8 @@ type fileScan struct {
 	repos    []imageRepository
 	problems []Problem
 	docs     int // number of YAML documents
+
+	strategicMerge *yaml.Node // the patchesStrategicMerge list being walked
 }
 
 // interesting reports cheaply whether a file can hold anything we look for, so
@@ -337,19 +339,34 @@ func (f *fileScan) scanMarkers(n *yaml.Node, seen map[*yaml.Node]int, block *yam
 				}
 			}
 		}
-		if block == nil && n.Style&yaml.LiteralStyle != 0 && strings.Contains(n.Value, markerKey) {
-			if indent, ok := blockIndent(f.src, f.lines, n); ok {
-				if docs, err := parseDocs([]byte(n.Value)); err == nil {
-					for _, d := range docs {
-						f.scanMarkers(d, map[*yaml.Node]int{}, n, indent)
-					}
-				}
-			}
-		}
 		return
 	}
-	for _, c := range n.Content {
+	for i, c := range n.Content {
+		if n.Kind == yaml.MappingNode && i%2 == 1 && n.Content[i-1].Value == "patchesStrategicMerge" && c.Kind == yaml.SequenceNode {
+			f.strategicMerge = c
+		}
 		f.scanMarkers(c, seen, block, indent)
+		// Inline kustomize patches: patches[].patch, patchesJson6902[].patch and
+		// patchesStrategicMerge[] items written as literal blocks.
+		if block == nil && c.Kind == yaml.ScalarNode && c.Style&yaml.LiteralStyle != 0 && strings.Contains(c.Value, markerKey) &&
+			((n.Kind == yaml.MappingNode && i%2 == 1 && n.Content[i-1].Value == "patch") || n == f.strategicMerge) {
+			f.scanBlock(c)
+		}
+	}
+}
+
+// scanBlock looks for markers in a literal block scalar that holds YAML.
+func (f *fileScan) scanBlock(n *yaml.Node) {
+	indent, ok := blockIndent(f.src, f.lines, n)
+	if !ok {
+		return
+	}
+	docs, err := parseDocs([]byte(n.Value))
+	if err != nil {
+		return
+	}
+	for _, d := range docs {
+		f.scanMarkers(d, map[*yaml.Node]int{}, n, indent)
 	}
 }
 

@@ -73,7 +73,7 @@ func TestBumpCommandSeveralReposWithPullRequests(t *testing.T) {
 	require.Len(t, out.Repos, 2)
 	assert.Equal(t, "pull request opened", out.Repos[0].Status)
 	assert.Equal(t, "pull request opened", out.Repos[1].Status)
-	assert.Len(t, out.Repos[1].Plan.Changes, 2, "the inline kustomize patch and the patch file")
+	assert.Len(t, out.Repos[1].Plan.Changes, 3, "the inline JSON6902 and strategic-merge patches and the patch file")
 	assert.Len(t, gh.Pulls("acme", "fleet-a"), 1)
 	assert.Len(t, gh.Pulls("acme", "fleet-b"), 1)
 	assert.Contains(t, gittest.Git(t, srv.Dir("acme/fleet-b.git"), "show", "chartship/bump-hello-world-1.3.0:overlays/prod/kustomization.yaml"),
