@@ -38,6 +38,8 @@ type BumpOptions struct {
 	Author  Signature // commit author; default DefaultAuthor
 	// Plan tunes the planning.
 	Plan Options
+
+	beforePush func(attempt int) // tests: make the remote move
 }
 
 // DefaultMessage is the commit message template.
@@ -200,6 +202,9 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 			return nil, errdef.External(fmt.Errorf("commit the bump: %w", err))
 		}
 		res.Commit = commit
+		if opts.beforePush != nil {
+			opts.beforePush(attempt)
+		}
 		if opts.PushTo != "" {
 			_, err := g.run(ctx, "push", "--quiet", "origin", "HEAD:refs/heads/"+opts.PushTo)
 			if err == nil {

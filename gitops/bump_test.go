@@ -233,3 +233,23 @@ func TestBumpLocalRepository(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(dir, "apps", "hello-world.yaml"))
 	assert.Contains(t, string(b), "version: 1.2.0", "the working tree is not touched")
 }
+
+// Someone pushes to the branch between our clone and our push: the push is
+// rejected as non-fast-forward, and the bump is rebuilt on the new tip.
+func TestBumpPushToRetriesWhenTheBranchMoves(t *testing.T) {
+	f := newFleet(t, "app-marker")
+	opts := f.opts()
+	opts.PushTo = "main"
+	var theirs string
+	opts.beforePush = func(attempt int) {
+		if attempt == 1 {
+			theirs = gittest.Seed(t, f.bare, map[string]string{"apps/new.yaml": "kind: ConfigMap\n"}, "someone else")
+		}
+	}
+	res, err := Bump(context.Background(), f.url, Request{Chart: "hello-world", Version: "1.3.0"}, opts)
+	require.NoError(t, err)
+	assert.Equal(t, StatusPushed, res.Status)
+	assert.Equal(t, theirs, strings.TrimSpace(gittest.Git(t, f.bare, "rev-parse", "main~1")), "our commit sits on top of theirs")
+	assert.Equal(t, expectedFile(t, "app-marker", "apps/hello-world.yaml"), f.show(t, "main", "apps/hello-world.yaml"))
+	assert.Equal(t, "kind: ConfigMap\n", f.show(t, "main", "apps/new.yaml"))
+}
