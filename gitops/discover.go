@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -152,18 +153,13 @@ func scanTree(ctx context.Context, root string, workers int) ([]*fileScan, error
 	}
 	results := make([]*fileScan, len(paths))
 	var wg sync.WaitGroup
-	var next int64 = -1
-	var mu sync.Mutex
-	var firstErr error
+	var next atomic.Int64
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				mu.Lock()
-				next++
-				i := int(next)
-				mu.Unlock()
+				i := int(next.Add(1) - 1)
 				if i >= len(paths) || ctx.Err() != nil {
 					return
 				}
@@ -184,9 +180,6 @@ func scanTree(ctx context.Context, root string, workers int) ([]*fileScan, error
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, err
-	}
-	if firstErr != nil {
-		return nil, firstErr
 	}
 	out := results[:0]
 	for _, r := range results {

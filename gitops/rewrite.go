@@ -161,6 +161,9 @@ func plainSafe(s string) bool {
 }
 
 func resolvedTag(s string) string {
+	if strings.Count(s, ".") >= 2 && versionLike.MatchString(s) {
+		return "!!str" // 1.2.3 is never a number, bool, null or timestamp
+	}
 	var n yaml.Node
 	if err := yaml.Unmarshal([]byte(s), &n); err != nil || len(n.Content) != 1 {
 		return ""
