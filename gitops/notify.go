@@ -94,6 +94,9 @@ func Notify(ctx context.Context, receiver string, opts NotifyOptions) (*NotifyRe
 	defer resp.Body.Close()
 	detail, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	res.Status = resp.StatusCode
+	if opts.Logger != nil {
+		opts.Logger.Debug("called Flux Receiver", "receiver", res.Receiver, "type", typ, "status", resp.StatusCode)
+	}
 	if resp.StatusCode/100 == 2 {
 		return res, nil
 	}

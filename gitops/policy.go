@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -272,18 +271,6 @@ func withPrefix(tag, current string) string {
 		return strings.TrimPrefix(tag, "v")
 	}
 	return tag
-}
-
-// sortVersions orders semver-looking strings ascending (others last, as given).
-func sortVersions(vs []string) {
-	sort.SliceStable(vs, func(i, j int) bool {
-		a, errA := parseFluxVersion(vs[i])
-		b, errB := parseFluxVersion(vs[j])
-		if errA != nil || errB != nil {
-			return errA == nil && errB != nil
-		}
-		return a.LessThan(b)
-	})
 }
 
 func parseConstraint(r string) (*semver.Constraints, error) { return semver.NewConstraint(r) }
