@@ -140,7 +140,7 @@ func rejected(err error) bool {
 // clone clones r into dir and returns the default branch.
 func clone(ctx context.Context, r remote, dir string, author Signature) (*git, string, error) {
 	g := &git{dir: filepath.Dir(dir), remote: r, author: author}
-	if _, err := g.run(ctx, "clone", "--quiet", "--no-tags", r.url, dir); err != nil {
+	if _, err := g.run(ctx, "clone", "--quiet", "--no-tags", "--depth=1", "--no-single-branch", r.url, dir); err != nil {
 		return nil, "", errdef.External(fmt.Errorf("clone the GitOps repository: %w; check the URL and the credentials (--git-token)", err))
 	}
 	g.dir = dir
