@@ -125,7 +125,7 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 	}
 
 	var prs *prClient
-	if opts.PR {
+	if opts.PR && !opts.DryRun {
 		if prs, err = newPRClient(opts.GitHub, r.url); err != nil {
 			return nil, err
 		}

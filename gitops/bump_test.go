@@ -123,6 +123,7 @@ func TestBumpDryRunWritesNothing(t *testing.T) {
 	f := newFleet(t, "app-marker")
 	opts := f.opts()
 	opts.DryRun, opts.PR = true, true
+	opts.GitHub = GitHubOptions{} // a dry run needs no GitHub token
 	before := gittest.Git(t, f.bare, "for-each-ref")
 	res, err := Bump(context.Background(), f.url, Request{Chart: "hello-world", Version: "1.3.0"}, opts)
 	require.NoError(t, err)
