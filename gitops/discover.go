@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -158,22 +159,24 @@ func scanTree(ctx context.Context, root string, workers int) ([]*fileScan, error
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			buf := make([]byte, 0, 64<<10) // reused: most files are only screened
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(paths) || ctx.Err() != nil {
 					return
 				}
-				src, err := os.ReadFile(paths[i])
 				rel, _ := filepath.Rel(root, paths[i])
 				rel = filepath.ToSlash(rel)
+				var err error
+				buf, err = readInto(buf[:0], paths[i])
 				if err != nil {
 					results[i] = &fileScan{path: rel, problems: []Problem{{File: rel, Message: fmt.Sprintf("cannot read: %v", err)}}}
 					continue
 				}
-				if !interesting(src) {
+				if !interesting(buf) {
 					continue
 				}
-				results[i] = scanFile(rel, src)
+				results[i] = scanFile(rel, bytes.Clone(buf))
 			}
 		}()
 	}
@@ -189,6 +192,28 @@ func scanTree(ctx context.Context, root string, workers int) ([]*fileScan, error
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
 	return out, nil
+}
+
+// readInto reads the file at path into buf, growing it as needed.
+func readInto(buf []byte, path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 var yamlErrLine = regexp.MustCompile(`line (\d+): `)
