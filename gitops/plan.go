@@ -318,11 +318,16 @@ func (pl *planner) planFile(s *fileScan, plan *Plan) {
 				continue
 			}
 		}
-		if !pl.relevant(r, pol) {
-			continue
-		}
 		left := func(reason string) {
 			plan.Left = append(plan.Left, Left{File: s.path, Line: line, Kind: r.kind, Object: r.object, Field: r.field, Value: r.node.Value, Reason: reason})
+		}
+		match, ambiguous := pl.relevant(r, pol)
+		if ambiguous {
+			left(fmt.Sprintf("the chart name %q is a Flux substitution and may or may not be %s: add a $imagepolicy marker to bump it", r.name, pl.req.Chart))
+			continue
+		}
+		if !match {
+			continue
 		}
 		c, e, reason, err := pl.decide(s, r, pol, line)
 		switch {
@@ -391,29 +396,45 @@ func (pl *planner) repoOf(p *imagePolicy) *imageRepository {
 	return nil
 }
 
-func (pl *planner) relevant(r *ref, pol *imagePolicy) bool {
+// relevant says whether a reference is to the requested chart. ambiguous
+// means its name is nothing but ${var} substitutions: it may be any chart.
+func (pl *planner) relevant(r *ref, pol *imagePolicy) (match, ambiguous bool) {
 	chart := pl.req.Chart
+	var name string
+	objMatch := false
 	switch r.kind {
 	case KindApp:
-		if nameMatches(r.name, chart) && (pl.req.Catalog == "" || nameMatches(r.catalog, pl.req.Catalog)) {
-			return true
-		}
+		name = r.name
+		objMatch = nameMatches(r.name, chart) && (pl.req.Catalog == "" || nameMatches(r.catalog, pl.req.Catalog))
 	case KindHelmRelease:
-		if nameMatches(lastElem(r.name), chart) && (pl.req.Source == "" || sourceMatches(r.source, pl.req.Source)) {
-			return true
-		}
+		name = lastElem(r.name)
+		objMatch = nameMatches(name, chart) && (pl.req.Source == "" || sourceMatches(r.source, pl.req.Source))
 	case KindOCIRepository:
-		if nameMatches(lastElem(r.url), chart) && (pl.req.Registry == "" || underRegistry(r.url, pl.req.Registry)) {
-			return true
-		}
+		name = lastElem(r.url)
+		objMatch = nameMatches(name, chart) && (pl.req.Registry == "" || underRegistry(r.url, pl.req.Registry))
 	}
+	ambiguous = objMatch && allVariable(name)
 	if pol == nil {
-		return false
+		return objMatch && !ambiguous, ambiguous
 	}
 	if image, ok := pl.imageOf(pol); ok {
-		return nameMatches(lastElem(image), chart) && (pl.req.Registry == "" || underRegistry(image, pl.req.Registry))
+		return nameMatches(lastElem(image), chart) && (pl.req.Registry == "" || underRegistry(image, pl.req.Registry)), false
 	}
-	return nameMatches(pol.name, chart)
+	return (objMatch && !ambiguous) || (nameMatches(pol.name, chart) && !allVariable(pol.name)), false
+}
+
+// allVariable reports whether a name is only ${var} substitutions (and
+// punctuation), so that it can stand for anything.
+func allVariable(s string) bool {
+	if !strings.Contains(s, "${") {
+		return false
+	}
+	for _, c := range substitution.ReplaceAllString(s, "") {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // sourceMatches compares a HelmRelease sourceRef "Kind/ns/name" (or "Kind/name")

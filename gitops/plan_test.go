@@ -77,3 +77,17 @@ func TestPlanPolicyNoneListsReferences(t *testing.T) {
 	require.Len(t, plan.Left, 5)
 	assert.Equal(t, "no ImagePolicy and --policy none", plan.Left[0].Reason)
 }
+
+func TestPlanSubstitutedNameIsAmbiguous(t *testing.T) {
+	plan, err := PlanDir(context.Background(), filepath.Join("..", "testdata", "gitops", "substitution", "original"),
+		Request{Chart: "hello-world", Version: "1.3.0", Available: []string{"1.4.0"}}, Options{})
+	require.NoError(t, err)
+	var reasons []string
+	for _, l := range plan.Left {
+		reasons = append(reasons, l.Value+": "+l.Reason)
+	}
+	assert.Contains(t, reasons, `1.2.0: the chart name "${app_name}" is a Flux substitution and may or may not be hello-world: add a $imagepolicy marker to bump it`)
+	assert.Contains(t, reasons, "${hello_version}: the value is a Flux substitution: change it where the variable is set")
+	assert.Contains(t, reasons, "gsoci.azurecr.io/charts/giantswarm/hello-world: image name setter: nothing to bump")
+	assert.Len(t, plan.Changes, 2)
+}
