@@ -125,5 +125,5 @@ func lintChart(c *helmchart.Chart, chartDir string, o LintOptions) ([]string, er
 func schemaProblems(err error) string {
 	s := oneLine(err.Error())
 	s = strings.TrimPrefix(s, "values don't meet the specifications of the schema(s) in the following chart(s):; ")
-	return s
+	return strings.ReplaceAll(s, ":; - ", ": ")
 }

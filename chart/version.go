@@ -52,11 +52,11 @@ type VersionOptions struct {
 type Version struct {
 	Version    string        `json:"version"`
 	Source     VersionSource `json:"source"`
-	Tag        string        `json:"tag,omitempty"`    // the exact tag, or the last release tag a dev version builds on
-	Branch     string        `json:"branch,omitempty"` // sanitised branch of a dev version
-	Commit     string        `json:"commit,omitempty"` // HEAD's full sha, when in a git repository
-	CommitTime time.Time     `json:"commitTime"`       // HEAD's committer time; zero outside git
-	RepoRoot   string        `json:"-"`                // the git work tree, "" outside git
+	Tag        string        `json:"tag,omitempty"`     // the exact tag, or the last release tag a dev version builds on
+	Branch     string        `json:"branch,omitempty"`  // sanitised branch of a dev version
+	Commit     string        `json:"commit,omitempty"`  // HEAD's full sha, when in a git repository
+	CommitTime time.Time     `json:"commitTime"`        // HEAD's committer time; zero outside git
+	RepoRoot   string        `json:"-"`                 // the git work tree, "" outside git
 	Fetched    bool          `json:"fetched,omitempty"` // a shallow clone was deepened to find tags
 }
 
