@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	helmchart "helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"sigs.k8s.io/yaml"
@@ -245,35 +247,46 @@ func writePackage(c *helmchart.Chart, dest string, mtime time.Time, sign SignOpt
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return nil, errdef.Usage(fmt.Errorf("creating destination %s: %w", dest, err))
 	}
-	tmp, err := os.MkdirTemp(dest, ".chartship-")
-	if err != nil {
-		return nil, errdef.Usage(fmt.Errorf("writing into destination %s: %w", dest, err))
-	}
-	defer os.RemoveAll(tmp)
-
 	base := c.Name() + "-" + c.Metadata.Version + ".tgz"
-	tmpPath := filepath.Join(tmp, base)
-	f, err := os.Create(tmpPath)
-	if err != nil {
-		return nil, errdef.Usage(fmt.Errorf("writing %s: %w", tmpPath, err))
-	}
-	if err := writeArchive(f, c, mtime); err != nil {
-		f.Close()
-		return nil, errdef.Usage(fmt.Errorf("writing chart archive %s: %w", base, err))
-	}
-	if err := f.Close(); err != nil {
+	var buf bytes.Buffer
+	if err := writeArchive(&buf, c, mtime); err != nil {
 		return nil, errdef.Usage(fmt.Errorf("writing chart archive %s: %w", base, err))
 	}
 
 	// What we wrote must be a chart Helm loads, with the Chart.yaml we stamped.
-	pkg, err := Open(tmpPath)
+	loaded, err := loader.LoadArchive(bytes.NewReader(buf.Bytes()))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("internal error: Helm cannot load the archive chartship wrote for %s: %w", base, err)
 	}
 	want, _ := yaml.Marshal(c.Metadata)
-	got, _ := yaml.Marshal(pkg.Metadata)
-	if string(want) != string(got) {
+	got, _ := yaml.Marshal(loaded.Metadata)
+	if !bytes.Equal(want, got) {
 		return nil, fmt.Errorf("internal error: packaged Chart.yaml differs from the stamped one:\n%s\nvs\n%s", got, want)
+	}
+
+	// The archive goes to a temporary name in dest and is renamed at the end.
+	// Signing needs the final base name (the .prov names the file), so it works
+	// in a temporary directory instead.
+	var tmpPath string
+	if sign.enabled() {
+		tmp, err := os.MkdirTemp(dest, ".chartship-")
+		if err != nil {
+			return nil, errdef.Usage(fmt.Errorf("writing into destination %s: %w", dest, err))
+		}
+		defer os.RemoveAll(tmp)
+		tmpPath = filepath.Join(tmp, base)
+		err = os.WriteFile(tmpPath, buf.Bytes(), 0o644)
+	} else {
+		tmpPath, err = writeTemp(dest, "."+base+".*", buf.Bytes())
+	}
+	if err != nil {
+		return nil, errdef.Usage(fmt.Errorf("writing the archive into %s: %w", dest, err))
+	}
+	defer os.Remove(tmpPath) // no-op after the rename
+	pkg := &Package{
+		Metadata: loaded.Metadata,
+		Digest:   digest.FromBytes(buf.Bytes()),
+		Size:     int64(buf.Len()),
 	}
 
 	if sign.enabled() {
@@ -298,4 +311,25 @@ func writePackage(c *helmchart.Chart, dest string, mtime time.Time, sign SignOpt
 		_ = os.Remove(final + ".prov")
 	}
 	return pkg, nil
+}
+
+// writeTemp writes data to a new file named by pattern (see os.CreateTemp) in
+// dir, mode 0644.
+func writeTemp(dir, pattern string, data []byte) (string, error) {
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }

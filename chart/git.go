@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/chartship/chartship/internal/errdef"
@@ -19,18 +20,26 @@ type gitRepo struct {
 	root string // work tree top level
 }
 
-// openGit finds the work tree containing dir.
+// openGit finds the work tree containing dir: the nearest directory at or above
+// dir holding .git (a directory, or a file in worktrees and submodules). Finding
+// it without running git saves a process per build.
 func openGit(ctx context.Context, dir string) (*gitRepo, error) {
-	if _, err := exec.LookPath("git"); err != nil {
-		return nil, errdef.Usage(fmt.Errorf("%w: git is not installed, so the chart version cannot come from tags: install git or pass --version", errNoGit))
-	}
-	g := &gitRepo{root: dir}
-	out, err := g.run(ctx, "rev-parse", "--show-toplevel")
+	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, errdef.Usage(fmt.Errorf("%w: %s is not inside a git work tree, so the chart version cannot come from tags: pass --version", errNoGit, dir))
+		return nil, errdef.Usage(fmt.Errorf("%w: %s: %w", errNoGit, dir, err))
 	}
-	g.root = strings.TrimSpace(out)
-	return g, nil
+	for d := abs; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			if _, err := exec.LookPath("git"); err != nil {
+				return nil, errdef.Usage(fmt.Errorf("%w: git is not installed, so the chart version cannot come from tags: install git or pass --version", errNoGit))
+			}
+			return &gitRepo{root: d}, nil
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return nil, errdef.Usage(fmt.Errorf("%w: %s is not inside a git work tree, so the chart version cannot come from tags: pass --version", errNoGit, dir))
 }
 
 func (g *gitRepo) run(ctx context.Context, args ...string) (string, error) {

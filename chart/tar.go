@@ -32,7 +32,7 @@ func writeArchive(w io.Writer, c *helmchart.Chart, mtime time.Time) error {
 		return entries[i].name < entries[j].name
 	})
 
-	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+	zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
 	if err != nil {
 		return err
 	}
