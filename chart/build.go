@@ -168,7 +168,7 @@ func Build(ctx context.Context, dir string, opts BuildOptions) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	log.Info("packaged", "chart", pkg.String(), "path", pkg.Path, "digest", pkg.Digest.String())
+	log.Debug("packaged", "chart", pkg.String(), "path", pkg.Path, "digest", pkg.Digest.String())
 	res.Package = pkg
 	return res, nil
 }

@@ -167,7 +167,11 @@ func TestPackageExitCodes(t *testing.T) {
 				require.NoError(t, os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte("name: [hello\n"), 0o644))
 			}},
 		{name: "symlink out of the chart", repo: "hello", args: []string{"--version", "1.0.0"}, code: 1, inErr: "outside the chart directory",
-			edit: func(t *testing.T, dir string) { require.NoError(t, os.Symlink("/etc/hostname", filepath.Join(dir, "templates", "host.txt"))) }},
+			edit: func(t *testing.T, dir string) {
+				outside := filepath.Join(t.TempDir(), "secret.txt")
+				require.NoError(t, os.WriteFile(outside, []byte("s3cret\n"), 0o600))
+				require.NoError(t, os.Symlink(outside, filepath.Join(dir, "templates", "host.txt")))
+			}},
 		{name: "file too big", repo: "hello", args: []string{"--version", "1.0.0"}, code: 1, inErr: "big.bin",
 			edit: func(t *testing.T, dir string) {
 				require.NoError(t, os.WriteFile(filepath.Join(dir, "big.bin"), make([]byte, chart.DefaultMaxFileSize+1), 0o644))
