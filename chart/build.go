@@ -122,6 +122,9 @@ func Build(ctx context.Context, dir string, opts BuildOptions) (*Result, error) 
 		return nil, err
 	}
 	log.Debug("version resolved", "version", ver.Version, "source", ver.Source, "tag", ver.Tag)
+	if ver.Dirty {
+		log.Warn("the git work tree has uncommitted changes: the package holds them, but its version names only the commit", "repository", ver.RepoRoot, "version", ver.Version)
+	}
 
 	if err := checkName(meta.Name, chartFile, repoName(opts.Name.RepoName, ver, chartDir), opts.Name.AllowMismatch); err != nil {
 		return nil, err
@@ -142,6 +145,20 @@ func Build(ctx context.Context, dir string, opts BuildOptions) (*Result, error) 
 		return nil, errdef.Usage(fmt.Errorf("loading chart %s: %w: fix the file it names", chartDir, err))
 	}
 
+	mtime := opts.SourceDate
+	if mtime.IsZero() {
+		mtime = ver.CommitTime
+	}
+	if mtime.IsZero() {
+		mtime = DefaultSourceDate
+	}
+	if c.Lock != nil {
+		// Helm stamps a Chart.lock it generates with the wall clock; the
+		// packaged one gets the source date, so a fresh clone without a
+		// committed Chart.lock packages the same bytes.
+		c.Lock.Generated = mtime.UTC()
+	}
+
 	stamp(c, ver.Version, opts)
 	if err := c.Validate(); err != nil {
 		return nil, errdef.Usage(fmt.Errorf("%s: invalid after stamping version %s: %w", chartFile, ver.Version, err))
@@ -157,13 +174,6 @@ func Build(ctx context.Context, dir string, opts BuildOptions) (*Result, error) 
 		}
 	}
 
-	mtime := opts.SourceDate
-	if mtime.IsZero() {
-		mtime = ver.CommitTime
-	}
-	if mtime.IsZero() {
-		mtime = DefaultSourceDate
-	}
 	pkg, err := writePackage(c, opts.Destination, mtime, opts.Sign)
 	if err != nil {
 		return nil, err

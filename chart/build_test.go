@@ -8,6 +8,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/repo"
 	"sigs.k8s.io/yaml"
 
 	"github.com/chartship/chartship/internal/errdef"
@@ -378,9 +382,80 @@ func TestBuildLocalDependency(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, res.Package.Digest, res2.Package.Digest)
 
+	// Without a committed Chart.lock, Helm writes a new one stamped with the wall
+	// clock; the package stays the same.
+	require.NoError(t, os.Remove(filepath.Join(r.dir, "hello-stack", "Chart.lock")))
+	o.Destination = t.TempDir()
+	res3, err := Build(context.Background(), filepath.Join(r.dir, "hello-stack"), o)
+	require.NoError(t, err)
+	assert.Equal(t, res.Package.Digest, res3.Package.Digest)
+
 	// A missing local dependency is bad input.
 	require.NoError(t, os.RemoveAll(filepath.Join(r.dir, "hello-common")))
 	_, err = Build(context.Background(), filepath.Join(r.dir, "hello-stack"), BuildOptions{Destination: t.TempDir(), Name: NameOptions{RepoName: "hello-stack"}})
 	require.ErrorIs(t, err, errdef.ErrUsage)
 	assert.Contains(t, err.Error(), "dependencies")
+}
+
+// TestBuildRepoDependency resolves a dependency from a real HTTP chart
+// repository (index.yaml + archives over HTTP) through Helm's downloader.
+func TestBuildRepoDependency(t *testing.T) {
+	helmHome := t.TempDir()
+	t.Setenv("HELM_CONFIG_HOME", filepath.Join(helmHome, "config"))
+	t.Setenv("HELM_CACHE_HOME", filepath.Join(helmHome, "cache"))
+	t.Setenv("HELM_DATA_HOME", filepath.Join(helmHome, "data"))
+	ctx := context.Background()
+
+	repoDir := t.TempDir()
+	_, err := Build(ctx, filepath.Join(testCharts(t), "hello-common"), BuildOptions{Destination: repoDir, Version: VersionOptions{Version: "1.2.0"}, Name: NameOptions{AllowMismatch: true}})
+	require.NoError(t, err)
+	srv := httptest.NewServer(http.FileServer(http.Dir(repoDir)))
+	idx, err := repo.IndexDirectory(repoDir, srv.URL)
+	require.NoError(t, err)
+	require.NoError(t, idx.WriteFile(filepath.Join(repoDir, "index.yaml"), 0o644))
+
+	r := newRepo(t, "hello-stack")
+	copyDir(t, filepath.Join(testCharts(t), "hello-stack"), r.dir)
+	chartYAML := filepath.Join(r.dir, "Chart.yaml")
+	data, err := os.ReadFile(chartYAML)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(chartYAML, bytes.Replace(data, []byte(`"file://../hello-common"`), []byte(srv.URL), 1), 0o644))
+	r.commit("stack from a repository")
+
+	res, err := Build(ctx, r.dir, BuildOptions{Destination: t.TempDir()})
+	require.NoError(t, err)
+	c, err := loader.LoadFile(res.Package.Path)
+	require.NoError(t, err)
+	require.Len(t, c.Dependencies(), 1)
+	assert.Equal(t, "1.2.0", c.Dependencies()[0].Metadata.Version)
+	require.NotNil(t, c.Lock)
+	assert.Equal(t, srv.URL, c.Lock.Dependencies[0].Repository)
+
+	// Like `helm dependency build`, building from Chart.lock needs the
+	// repository added.
+	_, err = Build(ctx, r.dir, BuildOptions{Destination: t.TempDir()})
+	require.ErrorIs(t, err, errdef.ErrUsage)
+	assert.Contains(t, err.Error(), "helm repo add")
+
+	// The repository is gone: an external error (exit 3), nothing written.
+	srv.Close()
+	require.NoError(t, os.RemoveAll(filepath.Join(r.dir, "charts")))
+	require.NoError(t, os.Remove(filepath.Join(r.dir, "Chart.lock")))
+	require.NoError(t, os.RemoveAll(filepath.Join(helmHome, "cache")))
+	dest := t.TempDir()
+	_, err = Build(ctx, r.dir, BuildOptions{Destination: dest})
+	require.ErrorIs(t, err, errdef.ErrExternal)
+	assert.Contains(t, err.Error(), "building dependencies")
+	assert.Empty(t, filesUnder(t, dest))
+}
+
+func TestBuildWarnsOnDirtyTree(t *testing.T) {
+	r := helloRepo(t)
+	r.git("tag", "v1.4.0")
+	r.write("templates/NOTES.txt", "changed\n")
+	var logs bytes.Buffer
+	res, err := Build(context.Background(), r.dir, BuildOptions{Destination: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	assert.True(t, res.Version.Dirty)
+	assert.Contains(t, logs.String(), "uncommitted changes")
 }

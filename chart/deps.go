@@ -71,7 +71,10 @@ func buildDependencies(ctx context.Context, chartDir string, meta *helmchart.Met
 	if err := man.Build(); err != nil {
 		msg := oneLine(err.Error())
 		err = fmt.Errorf("building dependencies of %s (like `helm dependency build`): %s", chartDir, redactURLs(msg))
-		if local || strings.Contains(msg, "out of sync") || strings.Contains(msg, "no repository definition") ||
+		if strings.Contains(msg, "no repository definition") {
+			return errdef.Usage(fmt.Errorf("%w: add the repositories Chart.lock names with `helm repo add NAME URL` (as for `helm dependency build`), or delete Chart.lock to resolve from Chart.yaml", err))
+		}
+		if local || strings.Contains(msg, "out of sync") ||
 			strings.Contains(msg, "can't get a valid version") || strings.Contains(msg, "not found") && strings.Contains(msg, "directory") {
 			return errdef.Usage(fmt.Errorf("%w: fix Chart.yaml's dependencies (run `helm dependency update` when Chart.lock is out of sync)", err))
 		}

@@ -58,6 +58,9 @@ type Version struct {
 	CommitTime time.Time     `json:"commitTime"`        // HEAD's committer time; zero outside git
 	RepoRoot   string        `json:"-"`                 // the git work tree, "" outside git
 	Fetched    bool          `json:"fetched,omitempty"` // a shallow clone was deepened to find tags
+	// Dirty: the work tree has uncommitted changes, so the package holds more
+	// than the commit (and tag) its version names. Build warns.
+	Dirty bool `json:"dirty,omitempty"`
 }
 
 func (o VersionOptions) withDefaults() VersionOptions {
@@ -101,6 +104,9 @@ func ResolveVersion(ctx context.Context, dir string, opts VersionOptions) (Versi
 		return Version{}, errdef.Usage(fmt.Errorf("reading HEAD of the git repository %s: %w; commit the chart or pass --version", g.root, err))
 	}
 	v := Version{Commit: head, CommitTime: commitTime, RepoRoot: g.root}
+	if v.Dirty, err = g.isDirty(ctx); err != nil {
+		return v, err
+	}
 
 	exact, err := g.releaseTags(ctx, opts.TagPrefix, "--points-at", "HEAD")
 	if err != nil {
@@ -290,6 +296,14 @@ func (g *gitRepo) branch(ctx context.Context) (string, error) {
 		return "detached", nil // detached HEAD; CI passes VersionOptions.Branch
 	}
 	return strings.TrimSpace(out), nil
+}
+
+func (g *gitRepo) isDirty(ctx context.Context) (bool, error) {
+	out, err := g.run(ctx, "status", "--porcelain", "--untracked-files=normal")
+	if err != nil {
+		return false, errdef.Usage(fmt.Errorf("checking %s for uncommitted changes: %w", g.root, err))
+	}
+	return strings.TrimSpace(out) != "", nil
 }
 
 func (g *gitRepo) isShallow(ctx context.Context) (bool, error) {
