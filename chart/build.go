@@ -136,7 +136,7 @@ func Build(ctx context.Context, dir string, opts BuildOptions) (*Result, error) 
 		}
 	}
 
-	files, err := readChartFiles(chartDir, opts.Limits)
+	files, err := readChartFiles(chartDir, opts.Destination, opts.Limits)
 	if err != nil {
 		return nil, err
 	}

@@ -106,6 +106,23 @@ func TestBuildReproducible(t *testing.T) {
 	assert.Equal(t, a.Package.Digest, b.Package.Digest)
 }
 
+// TestBuildDestinationInsideChart: with the chart at the repository root, the
+// default build/ lies inside the chart; earlier archives must not end up in
+// the next one.
+func TestBuildDestinationInsideChart(t *testing.T) {
+	r := helloRepo(t)
+	r.git("tag", "v1.4.0")
+	dest := filepath.Join(r.dir, "build")
+	res1, err := Build(context.Background(), r.dir, BuildOptions{Destination: dest})
+	require.NoError(t, err)
+	res2, err := Build(context.Background(), r.dir, BuildOptions{Destination: dest})
+	require.NoError(t, err)
+	assert.Equal(t, res1.Package.Digest, res2.Package.Digest)
+	for _, h := range tarHeaders(t, res2.Package.Path) {
+		assert.False(t, strings.HasPrefix(h.Name, "hello/build/") || strings.HasPrefix(h.Name, "hello/.git/"), h.Name)
+	}
+}
+
 func tarHeaders(t testing.TB, path string) []*tar.Header {
 	t.Helper()
 	f, err := os.Open(path)

@@ -75,9 +75,10 @@ func unwrapPathError(err error) error {
 }
 
 // readChartFiles reads the files of the chart in dir that Helm would package
-// (honouring .helmignore), in path order. It refuses irregular files, symlinks
-// that resolve outside dir, and files over the limits.
-func readChartFiles(dir string, limits Limits) ([]*loader.BufferedFile, error) {
+// (honouring .helmignore), in path order, leaving out .git and the directory
+// skip (the destination, when it lies inside the chart). It refuses irregular
+// files, symlinks that resolve outside dir, and files over the limits.
+func readChartFiles(dir, skip string, limits Limits) ([]*loader.BufferedFile, error) {
 	root, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return nil, errdef.Usage(fmt.Errorf("resolving chart directory %s: %w", dir, err))
@@ -91,6 +92,13 @@ func readChartFiles(dir string, limits Limits) ([]*loader.BufferedFile, error) {
 	rules.AddDefaults()
 
 	r := &chartReader{dir: dir, root: root, rules: rules, limits: limits, active: map[string]bool{}}
+	if skip != "" {
+		if abs, err := filepath.Abs(skip); err == nil {
+			if real, err := filepath.EvalSymlinks(abs); err == nil {
+				r.skip = real
+			}
+		}
+	}
 	if err := r.walk(root, ""); err != nil {
 		return nil, err
 	}
@@ -105,6 +113,7 @@ type chartReader struct {
 	files     []*loader.BufferedFile
 	total     int64
 	active    map[string]bool // real directories being walked (symlink loops)
+	skip      string          // real path of a directory to leave out
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -123,6 +132,9 @@ func (r *chartReader) walk(real, rel string) error {
 	}
 	for _, e := range entries {
 		name := e.Name()
+		if name == ".git" {
+			continue // never part of a chart, even without a .helmignore
+		}
 		relName := name
 		if rel != "" {
 			relName = rel + "/" + name
@@ -147,7 +159,7 @@ func (r *chartReader) walk(real, rel string) error {
 			}
 		}
 		if fi.IsDir() {
-			if r.rules.Ignore(relName, fi) {
+			if path == r.skip || r.rules.Ignore(relName, fi) {
 				continue
 			}
 			if err := r.walk(path, relName); err != nil {
