@@ -27,6 +27,8 @@ type DependencyOptions struct {
 	// SkipRefresh does not refresh repository indexes first (offline builds
 	// whose indexes are cached).
 	SkipRefresh bool
+	// PlainHTTP talks HTTP, not HTTPS, to oci:// registries (local registries).
+	PlainHTTP bool
 }
 
 // buildDependencies fills chartDir/charts/ like `helm dependency build`: from
@@ -58,7 +60,11 @@ func buildDependencies(ctx context.Context, chartDir string, meta *helmchart.Met
 		RepositoryCache:  settings.RepositoryCache,
 	}
 	if !local {
-		rc, err := registry.NewClient(registry.ClientOptCredentialsFile(settings.RegistryConfig), registry.ClientOptWriter(io.Discard))
+		ropts := []registry.ClientOption{registry.ClientOptCredentialsFile(settings.RegistryConfig), registry.ClientOptWriter(io.Discard)}
+		if opts.PlainHTTP {
+			ropts = append(ropts, registry.ClientOptPlainHTTP())
+		}
+		rc, err := registry.NewClient(ropts...)
 		if err != nil {
 			return errdef.Usage(fmt.Errorf("setting up the OCI registry client for dependencies (credentials %s): %w", settings.RegistryConfig, err))
 		}
