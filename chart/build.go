@@ -142,7 +142,7 @@ func Build(ctx context.Context, dir string, opts BuildOptions) (*Result, error) 
 	}
 	c, err := loader.LoadFiles(files)
 	if err != nil {
-		return nil, errdef.Usage(fmt.Errorf("loading chart %s: %w: fix the file it names", chartDir, err))
+		return nil, errdef.Usage(fmt.Errorf("loading chart %s: %s: fix the file it names", chartDir, oneLine(err.Error())))
 	}
 
 	mtime := opts.SourceDate
@@ -161,7 +161,7 @@ func Build(ctx context.Context, dir string, opts BuildOptions) (*Result, error) 
 
 	stamp(c, ver.Version, opts)
 	if err := c.Validate(); err != nil {
-		return nil, errdef.Usage(fmt.Errorf("%s: invalid after stamping version %s: %w", chartFile, ver.Version, err))
+		return nil, errdef.Usage(fmt.Errorf("%s: invalid after stamping version %s: %s", chartFile, ver.Version, oneLine(err.Error())))
 	}
 
 	res := &Result{ChartDir: chartDir, Version: ver}

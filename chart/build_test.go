@@ -21,6 +21,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/repo"
 	"sigs.k8s.io/yaml"
@@ -187,11 +188,12 @@ func TestBuildArchiveLayout(t *testing.T) {
 	assert.Equal(t, meta+"values.schema.json", c.Metadata.Annotations[AnnotationValuesSchema])
 	assert.Equal(t, "chartship", c.Metadata.Annotations["application.giantswarm.io/team"], "existing annotations stay")
 
-	// `helm show chart` prints yaml.Marshal of the loaded metadata: it equals
-	// the Chart.yaml bytes in the archive.
+	// `helm show chart` prints exactly the Chart.yaml in the archive.
+	shown, err := action.NewShow(action.ShowChart).Run(path)
+	require.NoError(t, err)
+	assert.Equal(t, shown, string(tarFile(t, path, "hello/Chart.yaml"))+"\n", "helm show chart adds one newline")
 	show, err := yaml.Marshal(c.Metadata)
 	require.NoError(t, err)
-	assert.Equal(t, string(show), string(tarFile(t, path, "hello/Chart.yaml")))
 	pkgMeta, err := yaml.Marshal(res.Package.Metadata)
 	require.NoError(t, err)
 	assert.Equal(t, string(show), string(pkgMeta))

@@ -185,19 +185,22 @@ func DevVersion(base *semver.Version, branch string, commitTime time.Time, sha s
 
 // sanitizeBranch turns a git branch into one semver pre-release identifier of at
 // most max characters: runs of characters outside [0-9A-Za-z-] become one "-",
-// leading/trailing "-" go, an all-digit result gets a "b" prefix (numeric
-// identifiers sort numerically and must not start with 0), and an empty one is "x".
+// leading/trailing "-" go, an empty result is "x", and an all-digit one gets a
+// "b" prefix (numeric identifiers sort numerically and must not start with 0).
 func sanitizeBranch(branch string, max int) string {
 	max = maxInt(max, 1)
 	s := sanitizeIdent(branch)
-	if s != "" && strings.Trim(s, "0123456789") == "" {
-		s = "b" + s
-	}
 	if len(s) > max {
 		s = strings.TrimRight(s[:max], "-")
 	}
 	if s == "" {
 		s = "x"
+	}
+	if strings.Trim(s, "0123456789") == "" {
+		s = "b" + s
+		if len(s) > max {
+			s = s[:max]
+		}
 	}
 	return s
 }

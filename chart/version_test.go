@@ -229,9 +229,13 @@ func TestDevVersion(t *testing.T) {
 	assert.Equal(t, "1.4.1-dev.main.20260102020405.habcdef1", DevVersion(base, "main", at, "abcdef1234567"))
 	assert.Equal(t, "1.4.1-dev.b0123.20260102020405.habcdef1", DevVersion(base, "0123", at, "abcdef1"))
 	assert.Equal(t, "1.4.1-dev.x.20260102020405.habcdef1", DevVersion(base, "///", at, "abcdef1"))
+	// Found by the fuzzer: shortening can leave only digits.
+	v := DevVersion(base, strings.Repeat("0", 40)+"A", at, "abcdef1")
+	_, err := semver.StrictNewVersion(v)
+	require.NoError(t, err, v)
 	long := DevVersion(semver.MustParse("123.456.789"), strings.Repeat("very-long-branch-", 10), at, "abcdef1")
 	assert.Len(t, long, MaxVersionLength)
-	_, err := semver.StrictNewVersion(long)
+	_, err = semver.StrictNewVersion(long)
 	require.NoError(t, err)
 }
 
