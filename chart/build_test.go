@@ -314,6 +314,12 @@ func TestBuildBadInput(t *testing.T) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "..", "outside.txt"), []byte("x"), 0o644))
 			require.NoError(t, os.Symlink("../../outside.txt", filepath.Join(dir, "files", "outside.txt")))
 		}, kind: errdef.ErrUsage, inMsg: []string{"files/outside.txt", "outside the chart directory"}},
+		{name: "symlink loop", setup: func(t *testing.T, dir string) {
+			require.NoError(t, os.Symlink("..", filepath.Join(dir, "files", "loop")))
+		}, kind: errdef.ErrUsage, inMsg: []string{"files/loop", "symlink loop"}},
+		{name: "malformed ci values", setup: func(t *testing.T, dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "ci", "broken-values.yaml"), []byte("replicaCount: [1\n"), 0o644))
+		}, kind: errdef.ErrUsage, inMsg: []string{"ci/broken-values.yaml", "fix the YAML"}},
 		{name: "file over the size limit", setup: func(t *testing.T, dir string) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "files", "big.bin"), make([]byte, DefaultMaxFileSize+1), 0o644))
 		}, kind: errdef.ErrUsage, inMsg: []string{"files/big.bin", "limit", ".helmignore"}},
@@ -353,6 +359,19 @@ func TestBuildBadInput(t *testing.T) {
 			assert.Empty(t, filesUnder(t, dest), "nothing written")
 		})
 	}
+}
+
+// TestBuildSymlinkInsideChart: a symlink to a file inside the chart is packaged
+// as a regular file with the target's content.
+func TestBuildSymlinkInsideChart(t *testing.T) {
+	r := newRepo(t, "hello")
+	copyDir(t, filepath.Join(testCharts(t), "hello"), r.dir)
+	require.NoError(t, os.Symlink("../README.md", filepath.Join(r.dir, "templates", "README.txt")))
+	res, err := Build(context.Background(), r.dir, BuildOptions{Destination: t.TempDir(), Version: VersionOptions{Version: "1.0.0"}})
+	require.NoError(t, err)
+	readme, err := os.ReadFile(filepath.Join(r.dir, "README.md"))
+	require.NoError(t, err)
+	assert.Equal(t, string(readme), string(tarFile(t, res.Package.Path, "hello/templates/README.txt")))
 }
 
 func TestBuildLintWarningWithoutStrict(t *testing.T) {
