@@ -328,6 +328,12 @@ func TestBuildBadInput(t *testing.T) {
 		{name: "values.yaml failing the schema", setup: func(t *testing.T, dir string) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "values.yaml"), []byte("replicaCount: 1\nimage: {registry: r, repository: x}\ngreeting: hi\nservice: {type: Sideways, port: 80}\n"), 0o644))
 		}, kind: errdef.ErrCheck, inMsg: []string{"/values.yaml does not match values.schema.json", "/service/type"}},
+		{name: "schema that does not compile", setup: func(t *testing.T, dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "values.schema.json"), []byte(`{"type": "object", "properties": {"replicaCount": {"type": 5}}}`), 0o644))
+		}, kind: errdef.ErrUsage, inMsg: []string{"/values.schema.json is not a usable JSON schema", "fix the schema"}},
+		{name: "schema that is not JSON", setup: func(t *testing.T, dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "values.schema.json"), []byte(`{"type": "object",`), 0o644))
+		}, kind: errdef.ErrUsage, inMsg: []string{"/values.schema.json is not a usable JSON schema"}},
 		{name: "lint error", setup: func(t *testing.T, dir string) { overlay(t, "lint-error", dir) },
 			kind: errdef.ErrCheck, inMsg: []string{"lint failed", "templates/broken.yaml", "helm lint"}},
 		{name: "lint warning with strict", setup: func(t *testing.T, dir string) { overlay(t, "lint-warning", dir) },

@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -81,14 +82,12 @@ func lintChart(c *helmchart.Chart, chartDir string, o LintOptions) ([]string, er
 	seen := map[string]bool{}
 	for _, s := range sets {
 		shown := filepath.Join(chartDir, filepath.FromSlash(s.file))
-		if c.Schema != nil {
-			all, err := chartutil.CoalesceValues(c, s.vals)
-			if err != nil {
-				return nil, errdef.Usage(fmt.Errorf("%s: merging with the chart's values: %w", shown, err))
-			}
-			if err := chartutil.ValidateAgainstSchema(c, all); err != nil {
-				return nil, errdef.Check(fmt.Errorf("%s does not match values.schema.json: %s: fix the values (or the schema)", shown, schemaProblems(err)))
-			}
+		all, err := chartutil.CoalesceValues(c, s.vals)
+		if err != nil {
+			return nil, errdef.Usage(fmt.Errorf("%s: merging with the chart's values: %w", shown, err))
+		}
+		if err := validateValues(c, all, shown, chartDir, ""); err != nil {
+			return nil, err
 		}
 		linter := lint.AllWithKubeVersionAndSchemaValidation(lintDir, s.vals, o.Namespace, kube, true)
 		var errs []string
@@ -121,9 +120,34 @@ func lintChart(c *helmchart.Chart, chartDir string, o LintOptions) ([]string, er
 	return warnings, nil
 }
 
-// schemaProblems turns Helm's multi-line schema error into one line.
-func schemaProblems(err error) string {
-	s := oneLine(err.Error())
-	s = strings.TrimPrefix(s, "values don't meet the specifications of the schema(s) in the following chart(s):; ")
-	return strings.ReplaceAll(s, ":; - ", ": ")
+// validateValues checks values against the values.schema.json of c and, like
+// Helm, each subchart's values against its schema. A schema that does not
+// compile is bad input; values that fail it are a failed check.
+func validateValues(c *helmchart.Chart, values map[string]any, shown, chartDir, rel string) error {
+	if c.Schema != nil {
+		schemaRel := filepath.Join(rel, "values.schema.json")
+		schemaFile := filepath.Join(chartDir, schemaRel)
+		err := chartutil.ValidateAgainstSingleSchema(values, c.Schema)
+		var verr chartutil.JSONSchemaValidationError
+		switch {
+		case errors.As(err, &verr):
+			return errdef.Check(fmt.Errorf("%s does not match %s: %s: fix the values (or the schema)", shown, schemaRel, oneLine(verr.Error())))
+		case err != nil:
+			return errdef.Usage(fmt.Errorf("%s is not a usable JSON schema: %s: fix the schema", schemaFile, oneLine(err.Error())))
+		}
+	}
+	for _, sub := range c.Dependencies() {
+		raw, ok := values[sub.Name()]
+		if !ok || raw == nil {
+			continue
+		}
+		subValues, ok := raw.(map[string]any)
+		if !ok {
+			return errdef.Check(fmt.Errorf("%s: values for subchart %s must be a map, not %T", shown, sub.Name(), raw))
+		}
+		if err := validateValues(sub, subValues, shown, chartDir, filepath.Join(rel, "charts", sub.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
 }
