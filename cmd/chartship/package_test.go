@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -216,4 +217,50 @@ func TestPackageExitCodes(t *testing.T) {
 			assert.Contains(t, out.Error, tc.inErr)
 		})
 	}
+}
+
+// TestPackageCIEnvironment: on CI the checkout directory and a detached HEAD
+// say nothing; the CI's variables give the repository and branch.
+func TestPackageCIEnvironment(t *testing.T) {
+	clearCIEnv(t)
+	dir := helloCopy(t, "project") // CircleCI checks out into ~/project
+	gittest.Git(t, dir, "init", "--quiet", "--initial-branch=main")
+	gittest.Git(t, dir, "add", "-A")
+	gittest.Git(t, dir, "commit", "--quiet", "-m", "one")
+	gittest.Git(t, dir, "tag", "v0.5.0")
+	gittest.Git(t, dir, "commit", "--quiet", "--allow-empty", "-m", "two")
+	gittest.Git(t, dir, "checkout", "--quiet", "--detach")
+
+	code, _, stderr := chartship(t, "package", dir, "-d", t.TempDir())
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, `repository name "project"`)
+
+	t.Setenv("GITHUB_REPOSITORY", "giantswarm/hello")
+	t.Setenv("CIRCLE_BRANCH", "feature/faster_start")
+	code, stdout, stderr := chartship(t, "package", dir, "-d", t.TempDir(), "-o", "json")
+	require.Equal(t, 0, code, stderr)
+	assert.Regexp(t, `"version": "0\.5\.1-dev\.feature-faster-start\.\d{14}\.h[0-9a-f]{7}"`, stdout)
+}
+
+func TestPackageSign(t *testing.T) {
+	clearCIEnv(t)
+	dir := helloCopy(t, "hello")
+	e, err := openpgp.NewEntity("Release Bot", "", "bot@chartship.example", nil)
+	require.NoError(t, err)
+	ring := filepath.Join(t.TempDir(), "secring.gpg")
+	f, err := os.Create(ring)
+	require.NoError(t, err)
+	require.NoError(t, e.SerializePrivate(f, nil))
+	require.NoError(t, f.Close())
+
+	dest := t.TempDir()
+	code, stdout, stderr := chartship(t, "package", dir, "--version", "1.0.0", "-d", dest, "--sign", "--key", "Release Bot", "--keyring", ring, "-o", "json")
+	require.Equal(t, 0, code, stderr)
+	var out map[string]string
+	require.NoError(t, json.Unmarshal([]byte(stdout), &out))
+	assert.Equal(t, filepath.Join(dest, "hello-1.0.0.tgz.prov"), out["provenance"])
+	prov, err := os.ReadFile(out["provenance"])
+	require.NoError(t, err)
+	assert.Contains(t, string(prov), "-----BEGIN PGP SIGNED MESSAGE-----")
+	assert.Contains(t, string(prov), out["digest"])
 }
