@@ -160,8 +160,8 @@ func ResolveVersion(ctx context.Context, dir string, opts VersionOptions) (Versi
 	}
 	v.Version = DevVersion(base, branch, commitTime, head)
 	v.Source = VersionFromDev
-	dv := semver.MustParse(v.Version)
-	v.Branch = strings.Split(dv.Prerelease(), ".")[1]
+	_, rest, _ := strings.Cut(v.Version, "-dev.")
+	v.Branch, _, _ = strings.Cut(rest, ".")
 	return v, nil
 }
 
