@@ -45,10 +45,10 @@ type ociCredentials struct {
 	client *http.Client // retrying, TLS-configured; for /oauth2/exchange
 	log    *slog.Logger
 
-	mu      sync.Mutex
-	source  string // the source used last, for messages
-	acr     *ociACR
-	known   []string // secrets seen so far, masked in every message
+	mu     sync.Mutex
+	source string // the source used last, for messages
+	acr    *ociACR
+	known  []string // secrets seen so far, masked in every message
 }
 
 func newOCICredentials(host string, o OCIOptions, client *http.Client, log *slog.Logger) (*ociCredentials, error) {
