@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -334,6 +336,13 @@ func (t ociStaticToken) GetToken(context.Context, policy.TokenRequestOptions) (a
 	return azcore.AccessToken{Token: string(t), ExpiresOn: ociTokenExpiry(string(t), time.Now().Add(time.Hour))}, nil
 }
 
+func ociIsCertError(err error) bool {
+	var cert *tls.CertificateVerificationError
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	return errors.As(err, &cert) || errors.As(err, &unknownAuthority) || errors.As(err, &hostname)
+}
+
 // ociIsNotFound reports whether a registry said 404 (tag, manifest or repository unknown).
 func ociIsNotFound(err error) bool {
 	if errors.Is(err, orasErrdef.ErrNotFound) {
@@ -346,7 +355,8 @@ func ociIsNotFound(err error) bool {
 // ociIsAuth reports whether a registry or its token service refused us (401/403).
 func ociIsAuth(err error) bool {
 	var er *errcode.ErrorResponse
-	return errors.As(err, &er) && (er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden)
+	return errors.Is(err, auth.ErrBasicCredentialNotFound) ||
+		errors.As(err, &er) && (er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden)
 }
 
 // fail turns an error from the registry into one a person can act on: it says
@@ -356,7 +366,12 @@ func (c *ociCatalog) fail(what string, err error) error {
 	var kindErr error
 	switch {
 	case errdef.Kind(err) != nil:
-		kindErr = err
+		kindErr = fmt.Errorf("%s: %w", what, err)
+	case ociIsCertError(err):
+		kindErr = errdef.External(fmt.Errorf("%s: the TLS certificate of %s is not trusted; give its CA with --ca-file (or, for a throwaway test registry only, --insecure-skip-tls-verify): %w", what, c.host, err))
+	case errors.Is(err, auth.ErrBasicCredentialNotFound):
+		kindErr = errdef.External(fmt.Errorf("%s: registry %s wants a user name and password and found %s; log in with `helm registry login %s` or pass --username and --password: %w",
+			what, c.host, c.creds.Source(), c.host, err))
 	case ociIsAuth(err):
 		var er *errcode.ErrorResponse
 		errors.As(err, &er)

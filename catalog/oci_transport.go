@@ -162,12 +162,9 @@ func ociRetryAfter(v string) (time.Duration, bool) {
 // connection or a timeout — worth another try — rather than, say, a bad
 // certificate or an unknown host.
 func ociRetryableError(err error) bool {
-	var cert *tls.CertificateVerificationError
-	var unknownAuthority x509.UnknownAuthorityError
-	var hostname x509.HostnameError
 	var dns *net.DNSError
 	switch {
-	case errors.As(err, &cert), errors.As(err, &unknownAuthority), errors.As(err, &hostname):
+	case ociIsCertError(err):
 		return false
 	case errors.As(err, &dns):
 		return dns.IsTemporary || dns.IsTimeout

@@ -73,6 +73,16 @@ type ACR struct {
 
 	mu        sync.Mutex
 	aadTokens map[string]time.Time // AAD access token → expiry
+	issued    []string             // every token minted, for leak tests
+}
+
+// IssuedTokens returns every token this ACR and its AAD have minted (AAD access
+// tokens, refresh tokens, registry access tokens): secrets a client must never
+// print.
+func (a *ACR) IssuedTokens() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.issued...)
 }
 
 func newACR(r *Registry, cfg ACRConfig, dir string) (*ACR, error) {
@@ -105,6 +115,7 @@ func (a *ACR) issueAAD(ttl time.Duration) string {
 	tok := "aad." + randomString()
 	a.mu.Lock()
 	a.aadTokens[tok] = time.Now().Add(ttl)
+	a.issued = append(a.issued, tok)
 	a.mu.Unlock()
 	return tok
 }
@@ -287,7 +298,13 @@ func (a *ACR) validRefresh(tok string) bool {
 func (a *ACR) sign(claims jwt.MapClaims) (string, error) {
 	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	t.Header["kid"] = acrKeyID
-	return t.SignedString(a.key)
+	s, err := t.SignedString(a.key)
+	if err == nil {
+		a.mu.Lock()
+		a.issued = append(a.issued, s)
+		a.mu.Unlock()
+	}
+	return s, err
 }
 
 func acrError(w http.ResponseWriter, status int, msg string) {

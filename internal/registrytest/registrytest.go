@@ -24,6 +24,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -129,6 +130,7 @@ func New(t testing.TB, opts ...Option) *Registry {
 	r := &Registry{PlainHTTP: !c.tls, Username: c.username, Password: c.pass}
 	mux := http.NewServeMux()
 	r.srv = httptest.NewUnstartedServer(r.front(mux))
+	r.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // TLS handshake noise from clients that don't trust us on purpose
 	r.Host = r.srv.Listener.Addr().String()
 	dir := t.TempDir()
 
