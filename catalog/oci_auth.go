@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -336,6 +337,15 @@ func (t ociStaticToken) GetToken(context.Context, policy.TokenRequestOptions) (a
 	return azcore.AccessToken{Token: string(t), ExpiresOn: ociTokenExpiry(string(t), time.Now().Add(time.Hour))}, nil
 }
 
+// ociIsTransient reports whether err is the kind of failure retries are for.
+func ociIsTransient(err error) bool {
+	var er *errcode.ErrorResponse
+	if errors.As(err, &er) {
+		return er.StatusCode == http.StatusTooManyRequests || er.StatusCode == http.StatusRequestTimeout || er.StatusCode >= 500
+	}
+	return !errors.Is(err, context.DeadlineExceeded) && ociRetryableError(err)
+}
+
 func ociIsCertError(err error) bool {
 	var cert *tls.CertificateVerificationError
 	var unknownAuthority x509.UnknownAuthorityError
@@ -377,6 +387,9 @@ func (c *ociCatalog) fail(what string, err error) error {
 		errors.As(err, &er)
 		kindErr = errdef.External(fmt.Errorf("%s: registry %s refused the credentials from %s (%d %s); check them, or log in with `helm registry login %s` / pass --username and --password: %w",
 			what, c.host, c.creds.Source(), er.StatusCode, http.StatusText(er.StatusCode), c.host, err))
+	case ociIsTransient(err):
+		kindErr = errdef.External(fmt.Errorf("%s: registry %s kept failing and the retries ran out (--retries %d, --timeout %s); run again later — a publish resumes where it stopped and never leaves a half-written tag: %w",
+			what, c.host, max(c.opts.Retries, 0), c.opts.Timeout, err))
 	case errors.Is(err, context.DeadlineExceeded):
 		kindErr = errdef.External(fmt.Errorf("%s: gave up after %s (--timeout); the registry %s is slow or unreachable: %w", what, c.opts.Timeout, c.host, err))
 	default:
@@ -393,12 +406,16 @@ func ociScrub(err error, secrets ...string) error {
 	if err == nil {
 		return nil
 	}
-	msg := redact.String(err.Error(), secrets...)
+	msg := ociUploadState.ReplaceAllString(redact.String(err.Error(), secrets...), "_state=…")
 	if msg == err.Error() {
 		return err
 	}
 	return &ociScrubbed{msg: msg, err: err}
 }
+
+// ociUploadState matches the opaque upload-session state registries put in
+// upload URLs: long, meaningless to people, and not for logs.
+var ociUploadState = regexp.MustCompile(`_state=[^"&\s]+`)
 
 type ociScrubbed struct {
 	msg string

@@ -324,3 +324,10 @@ func TestOCIErrorsAreClassified(t *testing.T) {
 	assert.ErrorIs(t, err, errdef.ErrExternal)
 	assert.True(t, errors.Is(err, errdef.ErrExternal))
 }
+
+func ociOpenPackage(t testing.TB, path string) *chart.Package {
+	t.Helper()
+	p, err := chart.Open(path)
+	require.NoError(t, err)
+	return p
+}

@@ -89,7 +89,7 @@ func (t *ociRetryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		}
 		why := ""
 		if err != nil {
-			why = err.Error()
+			why = ociUploadState.ReplaceAllString(err.Error(), "_state=…")
 		} else {
 			why = resp.Status
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

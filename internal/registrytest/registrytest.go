@@ -247,6 +247,9 @@ type Fault struct {
 	Status     int    // respond with this status (e.g. 500, 429, 408)
 	RetryAfter string // Retry-After header value, if any
 	Drop       bool   // close the connection without any response
+	// DropAfterServing lets the registry handle the request, then closes the
+	// connection instead of answering: the write happened, the client can't know.
+	DropAfterServing bool
 }
 
 // FaultFunc decides, for the n-th request (1-based, counting every request the
@@ -297,20 +300,32 @@ func (r *Registry) front(next http.Handler) http.Handler {
 			r.reqs[i].Status, r.reqs[i].Fault = status, fault
 			r.mu.Unlock()
 		}
-		switch {
-		case f != nil && f.Drop:
-			set(0, true)
+		drop := func() {
 			hj, ok := w.(http.Hijacker)
 			if !ok {
 				panic("registrytest: connection cannot be hijacked")
 			}
 			conn, _, err := hj.Hijack()
-			if err == nil {
-				if tc, ok := conn.(*net.TCPConn); ok {
-					_ = tc.SetLinger(0) // a reset, not a polite close
-				}
-				conn.Close()
+			if err != nil {
+				return
 			}
+			raw := conn
+			if tc, ok := conn.(*tls.Conn); ok {
+				raw = tc.NetConn()
+			}
+			if tc, ok := raw.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0) // a reset, not a polite close
+			}
+			raw.Close()
+		}
+		switch {
+		case f != nil && f.Drop:
+			set(0, true)
+			drop()
+		case f != nil && f.DropAfterServing:
+			next.ServeHTTP(httptest.NewRecorder(), req)
+			set(0, true)
+			drop()
 		case f != nil:
 			set(f.Status, true)
 			_, _ = io.Copy(io.Discard, req.Body)
