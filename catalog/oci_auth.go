@@ -388,10 +388,10 @@ func (c *ociCatalog) fail(what string, err error) error {
 		kindErr = errdef.External(fmt.Errorf("%s: registry %s refused the credentials from %s (%d %s); check them, or log in with `helm registry login %s` / pass --username and --password: %w",
 			what, c.host, c.creds.Source(), er.StatusCode, http.StatusText(er.StatusCode), c.host, err))
 	case ociIsTransient(err):
-		kindErr = errdef.External(fmt.Errorf("%s: registry %s kept failing and the retries ran out (--retries %d, --timeout %s); run again later — a publish resumes where it stopped and never leaves a half-written tag: %w",
+		kindErr = errdef.External(fmt.Errorf("%s: registry %s kept failing and the retries ran out (--retries %d, --registry-timeout %s); run again later — a publish resumes where it stopped and never leaves a half-written tag: %w",
 			what, c.host, max(c.opts.Retries, 0), c.opts.Timeout, err))
 	case errors.Is(err, context.DeadlineExceeded):
-		kindErr = errdef.External(fmt.Errorf("%s: gave up after %s (--timeout); the registry %s is slow or unreachable: %w", what, c.opts.Timeout, c.host, err))
+		kindErr = errdef.External(fmt.Errorf("%s: gave up after %s (--registry-timeout); the registry %s is slow or unreachable: %w", what, c.opts.Timeout, c.host, err))
 	default:
 		kindErr = errdef.External(fmt.Errorf("%s: %w", what, err))
 	}
