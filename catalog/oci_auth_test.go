@@ -25,7 +25,7 @@ func ociHermeticCredentials(t *testing.T) (dockerDir, helmFile string) {
 	helmFile = filepath.Join(t.TempDir(), "registry", "config.json")
 	t.Setenv("DOCKER_CONFIG", dockerDir)
 	t.Setenv("HELM_REGISTRY_CONFIG", helmFile)
-	for _, k := range []string{"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", "AZURE_PASSWORD", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"} {
+	for _, k := range []string{"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", "AZURE_PASSWORD", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
@@ -142,7 +142,7 @@ func ociACRRegistry(t *testing.T) *registrytest.Registry {
 	return registrytest.New(t, registrytest.WithACR(registrytest.ACRConfig{
 		AdminUsername: "acradmin", AdminPassword: "acr-admin-pw-42",
 		TenantID: "tenant-1", ClientID: "sp-client-1", ClientSecret: "sp-secret-xyz",
-		FederatedToken: "federated-k8s-token-abc",
+		FederatedToken: "federated-k8s-token-abc", ManagedIdentitySecret: "msi-header-secret-5",
 	}))
 }
 
@@ -192,6 +192,14 @@ func TestOCIAuthACR(t *testing.T) {
 		cat := ociOpen(t, reg.Ref("wi"), catalog.OCIOptions{CAFile: reg.CAFile, ACR: catalog.ACROptions{Auth: "workload-identity"}}, nil)
 		ociPublishRoundTrip(t, cat, "wichart")
 	})
+	t.Run("managed identity through azidentity", func(t *testing.T) {
+		t.Setenv("IDENTITY_ENDPOINT", reg.ACR.ManagedIdentityEndpoint)
+		t.Setenv("IDENTITY_HEADER", "msi-header-secret-5")
+		cat := ociOpen(t, reg.Ref("mi"), catalog.OCIOptions{CAFile: reg.CAFile, ACR: catalog.ACROptions{Auth: "managed-identity"}}, nil)
+		reg.ResetRequests()
+		ociPublishRoundTrip(t, cat, "michart")
+		assert.Equal(t, 1, ociCount(reg, "/msi/token"))
+	})
 	t.Run("a bad service principal secret fails naming the source", func(t *testing.T) {
 		t.Setenv("AZURE_AUTHORITY_HOST", reg.ACR.AADAuthority)
 		t.Setenv("AZURE_TENANT_ID", "tenant-1")
@@ -231,7 +239,7 @@ func TestOCISecretsNeverLeak(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	secrets := []string{"htpasswd-secret-111", "wrong-secret-222", "docker-secret-333", "acr-admin-pw-42", "sp-secret-xyz", "federated-k8s-token-abc", "sp-bad-secret-444"}
+	secrets := []string{"msi-header-secret-5", "htpasswd-secret-111", "wrong-secret-222", "docker-secret-333", "acr-admin-pw-42", "sp-secret-xyz", "federated-k8s-token-abc", "sp-bad-secret-444"}
 
 	ht := registrytest.New(t, registrytest.WithHtpasswd("bot", "htpasswd-secret-111"))
 	for _, pw := range []string{"htpasswd-secret-111", "wrong-secret-222"} {

@@ -39,6 +39,10 @@ type ACRConfig struct {
 	// FederatedToken is a workload-identity token (the content of
 	// AZURE_FEDERATED_TOKEN_FILE) the fake AAD accepts as a client assertion for ClientID.
 	FederatedToken string
+	// ManagedIdentitySecret enables an App Service–style managed identity endpoint
+	// (ACR.ManagedIdentityEndpoint): requests must carry it as X-IDENTITY-HEADER,
+	// as azidentity does with IDENTITY_ENDPOINT and IDENTITY_HEADER set.
+	ManagedIdentitySecret string
 	// RefreshTokenTTL and AccessTokenTTL default to 3 hours and 1 hour, ACR's values.
 	RefreshTokenTTL, AccessTokenTTL time.Duration
 }
@@ -66,6 +70,8 @@ type ACR struct {
 	// AADAuthority is the authority host of the fake Azure AD (https://HOST/), for
 	// azidentity's cloud configuration or AZURE_AUTHORITY_HOST.
 	AADAuthority string
+	// ManagedIdentityEndpoint is the managed identity endpoint (IDENTITY_ENDPOINT).
+	ManagedIdentityEndpoint string
 
 	reg      *Registry
 	key      *rsa.PrivateKey
@@ -90,7 +96,8 @@ func newACR(r *Registry, cfg ACRConfig, dir string) (*ACR, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &ACR{Config: cfg, AADAuthority: "https://" + r.Host + "/", reg: r, key: key, aadTokens: map[string]time.Time{}}
+	a := &ACR{Config: cfg, AADAuthority: "https://" + r.Host + "/", ManagedIdentityEndpoint: "https://" + r.Host + "/msi/token",
+		reg: r, key: key, aadTokens: map[string]time.Time{}}
 	b64 := base64.RawURLEncoding.EncodeToString
 	jwks := map[string]any{"keys": []map[string]string{{
 		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": acrKeyID,
@@ -138,6 +145,16 @@ func (a *ACR) serve(w http.ResponseWriter, req *http.Request) {
 		a.exchange(w, req)
 	case p == "/oauth2/token":
 		a.token(w, req)
+	case p == "/msi/token" && req.Method == http.MethodGet:
+		if a.Config.ManagedIdentitySecret == "" || req.Header.Get("X-IDENTITY-HEADER") != a.Config.ManagedIdentitySecret {
+			aadError(w, "invalid_client", "managed identity: bad or missing X-IDENTITY-HEADER")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"access_token": a.issueAAD(time.Hour), "expires_in": 3600,
+			"expires_on": time.Now().Add(time.Hour).Unix(), "token_type": "Bearer",
+			"resource": req.URL.Query().Get("resource"),
+		})
 	case strings.HasSuffix(p, "/v2.0/.well-known/openid-configuration"):
 		tenant := strings.Split(strings.TrimPrefix(p, "/"), "/")[0]
 		base := "https://" + a.reg.Host + "/" + tenant
