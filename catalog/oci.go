@@ -194,12 +194,18 @@ func ociParseRef(ref string) (host, namespace string, err error) {
 	return host, namespace, nil
 }
 
+// ociRedactRef masks any userinfo (user:password@) in a reference's authority.
 func ociRedactRef(ref string) string {
+	prefix, rest := "", ref
 	if i := strings.Index(ref, "://"); i >= 0 {
-		rest := ref[i+3:]
-		if at := strings.IndexByte(rest, '@'); at >= 0 && !strings.Contains(rest[:at], "/") {
-			return ref[:i+3] + redact.Mask + rest[at:]
-		}
+		prefix, rest = ref[:i+3], ref[i+3:]
+	}
+	authority := rest
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		authority = rest[:i]
+	}
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		return prefix + redact.Mask + rest[at:]
 	}
 	return ref
 }
