@@ -59,7 +59,9 @@ func TestACRTokenFlow(t *testing.T) {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var ex struct{ RefreshToken string `json:"refresh_token"` }
+	var ex struct {
+		RefreshToken string `json:"refresh_token"`
+	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ex))
 
 	form = url.Values{"grant_type": {"refresh_token"}, "service": {reg.Host}, "scope": {"repository:a/b:pull"}, "refresh_token": {ex.RefreshToken}}
@@ -67,7 +69,9 @@ func TestACRTokenFlow(t *testing.T) {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var tok struct{ AccessToken string `json:"access_token"` }
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
 	ok := get(t, c, reg.URL+"/v2/a/b/tags/list", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok.AccessToken) })
 	assert.Equal(t, http.StatusNotFound, ok.StatusCode, "authorized: the repository just doesn't exist")
