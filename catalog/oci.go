@@ -515,7 +515,7 @@ func (c *ociCatalog) Publish(ctx context.Context, pkg *chart.Package) (Result, e
 		if (existing.prov == nil) != (prov == nil) || (prov != nil && existing.prov.Digest != digest.FromBytes(prov)) {
 			res.Note = "the registry's provenance (.prov) differs from the local one; the chart itself is identical"
 		}
-		c.log.Info("already published", "ref", res.Ref, "digest", res.Digest)
+		c.log.Debug("already published", "ref", res.Ref, "digest", res.Digest)
 		return res, nil
 	default:
 		v, verr := semver.NewVersion(pkg.Version())
@@ -551,7 +551,7 @@ func (c *ociCatalog) Publish(ctx context.Context, pkg *chart.Package) (Result, e
 		return Result{}, c.fail(fmt.Sprintf("tagging %s", res.Ref), err)
 	}
 	res.Status = Published
-	c.log.Info("published", "ref", res.Ref, "digest", res.Digest, "manifest", layout.manifestDesc.Digest.String())
+	c.log.Debug("published", "ref", res.Ref, "digest", res.Digest, "manifest", layout.manifestDesc.Digest.String())
 	return res, nil
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -150,4 +152,51 @@ func TestOCIPushRequestCounts(t *testing.T) {
 	require.LessOrEqual(t, csFresh, 6)
 	require.Equal(t, 1, csAgain)
 	require.Zero(t, csAgainWrites)
+}
+
+// BenchmarkOCIPushVsHelm interleaves the two pushes (chartship, then helm, for
+// each version) so that load on a shared machine hits both alike, and reports
+// the per-push medians and their ratio: x-faster is helm's time over ours.
+//
+//	go test ./catalog -run '^$' -bench BenchmarkOCIPushVsHelm -benchtime 300x
+func BenchmarkOCIPushVsHelm(b *testing.B) {
+	ctx := context.Background()
+	reg := registrytest.New(b)
+	helm := ociHelmClient(b)
+	cat := ociOpen(b, reg.Ref("chartship"), catalog.OCIOptions{PlainHTTP: true}, nil)
+	dir := b.TempDir()
+	var freshCS, freshHelm, againCS, againHelm []time.Duration
+	b.StopTimer()
+	for i := 0; i < b.N; i++ {
+		pkg := ociTestPackage(b, dir, "vs", fmt.Sprintf("2.0.%d", i), "")
+		data, err := os.ReadFile(pkg.Path)
+		require.NoError(b, err)
+		ref := fmt.Sprintf("%s/helm/vs:%s", reg.Host, pkg.Version())
+		b.StartTimer()
+		t0 := time.Now()
+		_, err = cat.Publish(ctx, pkg)
+		t1 := time.Now()
+		_, herr := helm.Push(data, ref)
+		t2 := time.Now()
+		_, err2 := cat.Publish(ctx, pkg)
+		t3 := time.Now()
+		_, herr2 := helm.Push(data, ref)
+		t4 := time.Now()
+		b.StopTimer()
+		if err != nil || herr != nil || err2 != nil || herr2 != nil {
+			b.Fatal(err, herr, err2, herr2)
+		}
+		freshCS, freshHelm = append(freshCS, t1.Sub(t0)), append(freshHelm, t2.Sub(t1))
+		againCS, againHelm = append(againCS, t3.Sub(t2)), append(againHelm, t4.Sub(t3))
+	}
+	med := func(d []time.Duration) float64 {
+		slices.Sort(d)
+		return float64(d[len(d)/2].Microseconds())
+	}
+	b.ReportMetric(med(freshCS), "fresh-chartship-µs")
+	b.ReportMetric(med(freshHelm), "fresh-helm-µs")
+	b.ReportMetric(med(freshHelm)/med(freshCS), "fresh-x-faster")
+	b.ReportMetric(med(againCS), "again-chartship-µs")
+	b.ReportMetric(med(againHelm), "again-helm-µs")
+	b.ReportMetric(med(againHelm)/med(againCS), "again-x-faster")
 }

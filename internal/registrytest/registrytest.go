@@ -125,7 +125,7 @@ func New(t testing.TB, opts ...Option) *Registry {
 	for _, o := range opts {
 		o(&c)
 	}
-	quietOnce.Do(func() { logrus.SetOutput(io.Discard) })
+	quietOnce.Do(func() { logrus.SetOutput(io.Discard); logrus.SetLevel(logrus.ErrorLevel) })
 
 	r := &Registry{PlainHTTP: !c.tls, Username: c.username, Password: c.pass}
 	mux := http.NewServeMux()
