@@ -38,6 +38,9 @@ const ociACRUsername = "00000000-0000-0000-0000-000000000000"
 // ociDefaultAADScope is the AAD scope whose tokens ACR's /oauth2/exchange accepts.
 const ociDefaultAADScope = "https://management.azure.com/.default"
 
+// ociAADTimeout bounds one Azure AD token request.
+const ociAADTimeout = 30 * time.Second
+
 // ociCredentials finds the credential for a registry, in this order: explicit
 // username/password, Docker's config (and its credential helpers), Helm's
 // registry config, Azure AD for ACR. It remembers which source it used so that
@@ -279,7 +282,11 @@ func (a *ociACR) refreshToken(ctx context.Context) (string, error) {
 		return a.refresh, nil
 	}
 	opts := policy.TokenRequestOptions{Scopes: []string{a.scope}, TenantID: a.tenant}
-	tok, err := a.cred.GetToken(ctx, opts)
+	// Off Azure, a managed identity probe can hang on an unroutable address;
+	// don't let it eat the whole operation's budget.
+	aadCtx, cancel := context.WithTimeout(ctx, ociAADTimeout)
+	tok, err := a.cred.GetToken(aadCtx, opts)
+	cancel()
 	if err != nil {
 		return "", errdef.External(fmt.Errorf("getting an Azure AD token for %s from %s: %w; check the AZURE_* environment or --azure-auth", a.host, a.source, err))
 	}
