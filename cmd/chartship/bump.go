@@ -23,8 +23,23 @@ type versionLister interface {
 }
 
 // openVersions opens the catalog --registry names to list its versions.
-var openVersions = func(ref string) (versionLister, error) {
-	return catalog.Open(ref, catalog.Options{})
+func openVersions(cmd *cli.Command, ref string) (versionLister, error) {
+	o, err := ociOptions(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return catalog.Open(ref, catalog.Options{Logger: logger(cmd), OCI: o})
+}
+
+// bumpOCIFlags are the OCI registry flags that matter for listing versions.
+func bumpOCIFlags() []cli.Flag {
+	var out []cli.Flag
+	for _, f := range ociFlags() {
+		if f.Names()[0] != "force" { // publishing only
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // bumpResult is what `chartship bump` prints: one result per repository.
@@ -49,7 +64,7 @@ its ImagePolicy (Flux semantics) or --policy, and rewrites only those scalars. P
 plan (file:line, old → new, policy); --dry-run stops there. Otherwise commits on --branch
 and pushes it (with --pr: opens a pull request, or updates the open one of an earlier bump
 of the same chart), or pushes straight to --push-to.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "repo", Usage: "GitOps repository: local path or git URL (git+https://HOST/ORG/REPO.git); repeat for several"},
 			&cli.StringFlag{Name: "repo-list", Usage: "file listing repositories, one per line (# comments)"},
 			&cli.StringFlag{Name: "chart", Usage: "chart (App) name", Required: true},
@@ -69,7 +84,7 @@ of the same chart), or pushes straight to --push-to.`,
 			&cli.StringFlag{Name: "github-repo", Usage: "OWNER/NAME on GitHub when it differs from the repository URL"},
 			&cli.StringFlag{Name: "git-user", Value: "x-access-token", Usage: "user name for git over HTTPS"},
 			&cli.StringFlag{Name: "git-token", Usage: "password or token for git over HTTPS (default: --github-token)"},
-		},
+		}, bumpOCIFlags()...),
 		Action: runBump,
 	}
 }
@@ -93,20 +108,16 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 	}
 	log := logger(cmd)
 	if req.Registry != "" {
-		l, err := openVersions(req.Registry)
-		if err == nil {
-			var vs []string
-			if vs, err = l.Versions(ctx, req.Chart); err == nil {
-				req.Available = append(req.Available, vs...)
-			}
-		}
+		l, err := openVersions(cmd, req.Registry)
 		if err != nil {
-			if len(req.Available) == 0 {
-				log.Warn("cannot list the registry's versions; deciding with --version alone (pass --available to list others)", "registry", req.Registry, "error", err)
-			} else {
-				log.Warn("cannot list the registry's versions; using --available", "registry", req.Registry, "error", err)
-			}
+			return err
 		}
+		vs, err := l.Versions(ctx, req.Chart)
+		if err != nil {
+			return fmt.Errorf("list the versions of %s in %s: %w (without access to the registry from here, pass them with --available and drop --registry)", req.Chart, req.Registry, err)
+		}
+		log.Debug("versions in the registry", "registry", req.Registry, "chart", req.Chart, "count", len(vs))
+		req.Available = append(req.Available, vs...)
 	}
 	gitToken := cmd.String("git-token")
 	if gitToken == "" {

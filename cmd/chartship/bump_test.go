@@ -17,9 +17,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	helmchart "helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
 
+	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/githubtest"
 	"github.com/chartship/chartship/internal/gittest"
+	"github.com/chartship/chartship/internal/registrytest"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -124,4 +129,52 @@ func TestNotifyCommand(t *testing.T) {
 	code, _, stderr = runCLI(t, "notify", "--receiver", srv.URL+"/hook/abcdef0123456789")
 	assert.Equal(t, exitExternal, code)
 	assert.NotContains(t, stderr, "not-the-token")
+}
+
+// --registry lists the versions the OCI registry holds: the policy picks the
+// highest one it allows, not merely --version.
+func TestBumpCommandListsTheRegistry(t *testing.T) {
+	reg := registrytest.New(t)
+	cat, err := catalog.Open("oci://"+reg.Host+"/charts", catalog.Options{OCI: catalog.OCIOptions{PlainHTTP: true}})
+	require.NoError(t, err)
+	for _, v := range []string{"1.3.0", "1.4.0", "2.0.0"} {
+		dir := t.TempDir()
+		path, err := chartutil.Save(&helmchart.Chart{Metadata: &helmchart.Metadata{APIVersion: "v2", Name: "hello-world", Version: v}}, dir)
+		require.NoError(t, err)
+		pkg, err := chart.Open(path)
+		require.NoError(t, err)
+		_, err = cat.Publish(context.Background(), pkg)
+		require.NoError(t, err)
+	}
+	dir := t.TempDir()
+	fleet := strings.ReplaceAll(`apiVersion: image.toolkit.fluxcd.io/v1beta2
+kind: ImagePolicy
+metadata: {name: hello-world, namespace: flux-system}
+spec:
+  imageRepositoryRef: {name: hello-world}
+  policy: {semver: {range: ">=1.0.0 <2.0.0"}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1beta2
+kind: ImageRepository
+metadata: {name: hello-world, namespace: flux-system}
+spec: {image: HOST/charts/hello-world}
+---
+apiVersion: application.giantswarm.io/v1alpha1
+kind: App
+metadata: {name: hello-world}
+spec:
+  name: hello-world
+  version: 1.2.0 # {"$imagepolicy": "flux-system:hello-world:tag"}
+`, "HOST", reg.Host)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(fleet), 0o644))
+
+	code, stdout, stderr := runCLI(t, "bump", "--chart", "hello-world", "--version", "1.3.0", "--registry", "oci://"+reg.Host+"/charts",
+		"--plain-http", "--repo", dir, "--dry-run")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "app.yaml:18  1.2.0 → 1.4.0")
+
+	code, _, stderr = runCLI(t, "bump", "--chart", "nope", "--version", "1.3.0", "--registry", "oci://"+reg.Host+"/charts",
+		"--plain-http", "--repo", dir, "--dry-run")
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, stderr, "--available")
 }
