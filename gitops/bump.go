@@ -124,6 +124,11 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 		return res, plan.Err()
 	}
 
+	if r.local != "" {
+		if _, err := os.Stat(filepath.Join(r.local, ".git")); err != nil {
+			return nil, errdef.Usage(fmt.Errorf("%s is not a git repository: bump it with --dry-run (plan only) or point --repo at a git repository", r.local))
+		}
+	}
 	var prs *prClient
 	if opts.PR && !opts.DryRun {
 		if prs, err = newPRClient(opts.GitHub, r.url); err != nil {

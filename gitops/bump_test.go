@@ -227,6 +227,10 @@ func TestBumpLocalRepository(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, res.Plan.Changes, 1)
 
+	plain := t.TempDir()
+	_, err = Bump(context.Background(), plain, Request{Chart: "hello-world", Version: "1.3.0"}, BumpOptions{})
+	require.ErrorIs(t, err, errdef.ErrUsage, "a directory that is not a git repository")
+
 	res, err = Bump(context.Background(), dir, Request{Chart: "hello-world", Version: "1.3.0"}, BumpOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, StatusPushed, res.Status)
