@@ -3,9 +3,12 @@ package chart
 import (
 	"context"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chartutil"
 )
 
 // BenchmarkPackage packages the hello chart with chartship and with Helm's
@@ -28,7 +31,31 @@ func BenchmarkPackage(b *testing.B) {
 
 	b.Run("helm-action.Package", func(b *testing.B) {
 		dest := b.TempDir()
+		defer reportCPU(b)()
 		for b.Loop() {
+			p := action.NewPackage()
+			p.Version = "1.4.0"
+			p.Destination = dest
+			if _, err := p.Run(plain, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// What chartship-lint does, with helm: lint with values.yaml and with
+	// ci/default-values.yaml (like chart-testing), then package.
+	ciValues, err := chartutil.ReadValuesFile(filepath.Join(plain, "ci", "default-values.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("helm-lint+package", func(b *testing.B) {
+		dest := b.TempDir()
+		defer reportCPU(b)()
+		for b.Loop() {
+			for _, vals := range []map[string]any{nil, ciValues} {
+				if res := action.NewLint().Run([]string{plain}, vals); len(res.Errors) > 0 {
+					b.Fatal(res.Errors)
+				}
+			}
 			p := action.NewPackage()
 			p.Version = "1.4.0"
 			p.Destination = dest
@@ -39,6 +66,7 @@ func BenchmarkPackage(b *testing.B) {
 	})
 	b.Run("chartship-nolint", func(b *testing.B) {
 		dest := b.TempDir()
+		defer reportCPU(b)()
 		for b.Loop() {
 			if _, err := Build(ctx, plain, BuildOptions{Destination: dest, Version: VersionOptions{Version: "1.4.0"}, Lint: LintOptions{Skip: true}}); err != nil {
 				b.Fatal(err)
@@ -47,6 +75,7 @@ func BenchmarkPackage(b *testing.B) {
 	})
 	b.Run("chartship-lint", func(b *testing.B) {
 		dest := b.TempDir()
+		defer reportCPU(b)()
 		for b.Loop() {
 			if _, err := Build(ctx, plain, BuildOptions{Destination: dest, Version: VersionOptions{Version: "1.4.0"}}); err != nil {
 				b.Fatal(err)
@@ -55,10 +84,34 @@ func BenchmarkPackage(b *testing.B) {
 	})
 	b.Run("chartship-git-lint", func(b *testing.B) {
 		dest := b.TempDir()
+		defer reportCPU(b)()
 		for b.Loop() {
 			if _, err := Build(ctx, r.dir, BuildOptions{Destination: dest}); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
+}
+
+// reportCPU reports the CPU time (user+system, this process and its children
+// such as git) per operation as "cpu-ns/op": on a shared, loaded machine it
+// compares work done, where ns/op also measures the neighbours.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
+func cpuTime() time.Duration {
+	var total time.Duration
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(who, &ru); err == nil {
+			total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
+	return total
 }

@@ -3,23 +3,20 @@ package chart
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry/handlers"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/registry"
+
+	"github.com/chartship/chartship/internal/registrytest"
 )
 
 // TestBuildOCIDependency resolves an oci:// dependency from a real registry
-// (distribution, in process) through Helm's downloader and registry client.
+// (internal/registrytest: distribution, in process) through Helm's downloader and registry client.
 func TestBuildOCIDependency(t *testing.T) {
 	helmHome := t.TempDir()
 	t.Setenv("HELM_CONFIG_HOME", filepath.Join(helmHome, "config"))
@@ -27,12 +24,8 @@ func TestBuildOCIDependency(t *testing.T) {
 	t.Setenv("HELM_DATA_HOME", filepath.Join(helmHome, "data"))
 	ctx := context.Background()
 
-	cfg := &configuration.Configuration{Storage: configuration.Storage{"inmemory": configuration.Parameters{}}}
-	cfg.Log.AccessLog.Disabled = true
-	cfg.Log.Level = "error"
-	srv := httptest.NewServer(handlers.NewApp(ctx, cfg))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	reg := registrytest.New(t)
+	host := reg.Host
 
 	// Publish hello-common 1.2.0 to the registry.
 	built, err := Build(ctx, filepath.Join(testCharts(t), "hello-common"), BuildOptions{Destination: t.TempDir(), Version: VersionOptions{Version: "1.2.0"}, Name: NameOptions{AllowMismatch: true}})
@@ -49,7 +42,7 @@ func TestBuildOCIDependency(t *testing.T) {
 	chartYAML := filepath.Join(r.dir, "Chart.yaml")
 	y, err := os.ReadFile(chartYAML)
 	require.NoError(t, err)
-	y = bytes.Replace(y, []byte(`"file://../hello-common"`), []byte("oci://"+host+"/charts"), 1)
+	y = bytes.Replace(y, []byte(`"file://../hello-common"`), []byte(reg.Ref("charts")), 1)
 	require.NoError(t, os.WriteFile(chartYAML, y, 0o644))
 	r.commit("stack from OCI")
 

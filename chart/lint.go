@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	helmchart "helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -78,8 +79,7 @@ func lintChart(c *helmchart.Chart, chartDir string, o LintOptions) ([]string, er
 	}
 	lintDir := filepath.Join(tmp, c.Name())
 
-	var warnings []string
-	seen := map[string]bool{}
+	// Schema first: cheap, and its errors name the values file precisely.
 	for _, s := range sets {
 		shown := filepath.Join(chartDir, filepath.FromSlash(s.file))
 		all, err := chartutil.CoalesceValues(c, s.vals)
@@ -89,9 +89,27 @@ func lintChart(c *helmchart.Chart, chartDir string, o LintOptions) ([]string, er
 		if err := validateValues(c, all, shown, chartDir, ""); err != nil {
 			return nil, err
 		}
-		linter := lint.AllWithKubeVersionAndSchemaValidation(lintDir, s.vals, o.Namespace, kube, true)
+	}
+
+	// Helm's lint renders every template and builds a Kubernetes scheme per
+	// object: the slow part. The runs are independent; run them side by side
+	// and report in order.
+	linters := make([]support.Linter, len(sets))
+	var wg sync.WaitGroup
+	for i, s := range sets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			linters[i] = lint.AllWithKubeVersionAndSchemaValidation(lintDir, s.vals, o.Namespace, kube, true)
+		}()
+	}
+	wg.Wait()
+
+	var warnings []string
+	seen := map[string]bool{}
+	for i, s := range sets {
 		var errs []string
-		for _, m := range linter.Messages {
+		for _, m := range linters[i].Messages {
 			text := strings.ReplaceAll(oneLine(m.Error()), lintDir, chartDir)
 			switch {
 			case m.Severity == support.ErrorSev:
@@ -111,7 +129,7 @@ func lintChart(c *helmchart.Chart, chartDir string, o LintOptions) ([]string, er
 				what += " with values from " + s.file
 			}
 			fix := "fix the chart"
-			if o.Strict && linter.HighestSeverity == support.WarningSev {
+			if o.Strict && linters[i].HighestSeverity == support.WarningSev {
 				fix = "fix the warnings (--strict treats them as errors)"
 			}
 			return nil, errdef.Check(fmt.Errorf("%s: %s: %s; run `helm lint %s` for details: %s", chartDir, what, strings.Join(errs, "; "), chartDir, fix))
