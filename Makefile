@@ -1,0 +1,38 @@
+# chartship — the two commands a fresh machine needs are `make demo` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all build demo test test-short vet fmt bench cluster-up cluster-down clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/chartship ./cmd/chartship
+
+# A full release of the embedded sample chart, into a local registry, git catalog
+# and cluster that the demo starts itself.
+demo: build
+	./scripts/demo
+
+# All tests. Starts (and builds, the first time: slow) the local test cluster the
+# upgrade tests need, runs every test, stops the cluster.
+test:
+	./scripts/test
+
+# Tests that need no cluster (skips the upgrade tests).
+test-short:
+	$(GO) test -short ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -l -w $$(git ls-files '*.go')
+
+bench:
+	./scripts/bench
+
+clean:
+	rm -rf bin build

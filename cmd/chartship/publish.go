@@ -1,0 +1,20 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/chartship/chartship/internal/errdef"
+)
+
+func publishCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "publish",
+		Usage: "(not yet available)",
+		Action: func(context.Context, *cli.Command) error {
+			return errdef.Usage(errors.New("publish is not available in this build yet"))
+		},
+	}
+}

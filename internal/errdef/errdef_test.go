@@ -1,0 +1,33 @@
+package errdef
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestKindSurvivesWrapping(t *testing.T) {
+	base := errors.New("index.yaml: line 3: not YAML")
+	err := fmt.Errorf("publishing hello-1.0.0 to catalog: %w", Check(base))
+
+	assert.True(t, errors.Is(err, ErrCheck))
+	assert.False(t, errors.Is(err, ErrUsage))
+	assert.True(t, errors.Is(err, base), "the original error stays reachable")
+	assert.Equal(t, "publishing hello-1.0.0 to catalog: index.yaml: line 3: not YAML", err.Error())
+	assert.Equal(t, ErrCheck, Kind(err))
+}
+
+func TestOutermostKindWins(t *testing.T) {
+	err := Usage(fmt.Errorf("bad --to: %w", External(errors.New("dial tcp"))))
+	assert.Equal(t, ErrUsage, Kind(err))
+	assert.True(t, errors.Is(err, ErrExternal), "inner kinds still match errors.Is")
+}
+
+func TestKindThroughJoin(t *testing.T) {
+	err := errors.Join(errors.New("plain"), External(errors.New("registry down")))
+	assert.Equal(t, ErrExternal, Kind(err))
+	assert.Nil(t, Kind(errors.New("plain")))
+	assert.Nil(t, Usage(nil))
+}
