@@ -164,3 +164,9 @@ func (g *getter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
 
 // errNoContainerEngine is returned by KindCluster when no Docker (or podman/nerdctl) engine runs.
 var errNoContainerEngine = errors.New("no container engine")
+
+// RESTClientGetter returns a RESTClientGetter for helm's action.Configuration bound to
+// namespace, holding the kubeconfig in memory (nothing is written to disk).
+func (c *Cluster) RESTClientGetter(namespace string) (genericclioptions.RESTClientGetter, error) {
+	return newGetter(c, namespace)
+}

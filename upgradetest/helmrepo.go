@@ -6,10 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/repo"
 	"sigs.k8s.io/yaml"
+
+	"github.com/chartship/chartship/internal/redact"
 )
 
 // HelmRepo is a Catalog read from a classic helm repository over HTTP(S): its index.yaml and
@@ -35,11 +39,11 @@ func (h *HelmRepo) Versions(ctx context.Context, chart string) ([]string, error)
 	return out, nil
 }
 
-// Fetch downloads the package of chart at version.
-func (h *HelmRepo) Fetch(ctx context.Context, chart, version string) ([]byte, error) {
+// Fetch downloads the package of chart at version into dir and returns its path.
+func (h *HelmRepo) Fetch(ctx context.Context, chart, version, dir string) (string, error) {
 	idx, err := h.index(ctx)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	for _, cv := range idx.Entries[chart] {
 		if cv.Version != version || len(cv.URLs) == 0 {
@@ -47,11 +51,19 @@ func (h *HelmRepo) Fetch(ctx context.Context, chart, version string) ([]byte, er
 		}
 		u, err := h.resolve(cv.URLs[0])
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		return h.get(ctx, u)
+		data, err := h.get(ctx, u)
+		if err != nil {
+			return "", err
+		}
+		path := filepath.Join(dir, chart+"-"+version+".tgz")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			return "", err
+		}
+		return path, nil
 	}
-	return nil, fmt.Errorf("helm repository %s has no %s %s", redactURL(h.URL), chart, version)
+	return "", fmt.Errorf("helm repository %s has no %s %s", redact.URL(h.URL), chart, version)
 }
 
 func (h *HelmRepo) index(ctx context.Context) (*repo.IndexFile, error) {
@@ -65,7 +77,7 @@ func (h *HelmRepo) index(ctx context.Context) (*repo.IndexFile, error) {
 	}
 	var idx repo.IndexFile
 	if err := yaml.Unmarshal(data, &idx); err != nil {
-		return nil, fmt.Errorf("parsing index.yaml of helm repository %s: %w", redactURL(h.URL), err)
+		return nil, fmt.Errorf("parsing index.yaml of helm repository %s: %w", redact.URL(h.URL), err)
 	}
 	return &idx, nil
 }
@@ -73,11 +85,11 @@ func (h *HelmRepo) index(ctx context.Context) (*repo.IndexFile, error) {
 func (h *HelmRepo) resolve(ref string) (string, error) {
 	base, err := url.Parse(strings.TrimSuffix(h.URL, "/") + "/")
 	if err != nil {
-		return "", fmt.Errorf("helm repository URL %s: %w", redactURL(h.URL), err)
+		return "", fmt.Errorf("helm repository URL %s: %w", redact.URL(h.URL), err)
 	}
 	r, err := url.Parse(ref)
 	if err != nil {
-		return "", fmt.Errorf("helm repository %s: bad chart URL: %w", redactURL(h.URL), err)
+		return "", fmt.Errorf("helm repository %s: bad chart URL: %w", redact.URL(h.URL), err)
 	}
 	return base.ResolveReference(r).String(), nil
 }
@@ -93,21 +105,12 @@ func (h *HelmRepo) get(ctx context.Context, u string) ([]byte, error) {
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", redactURL(u), err)
+		return nil, fmt.Errorf("GET %s: %w", redact.URL(u), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s; check the --catalog URL", redactURL(u), resp.Status)
+		return nil, fmt.Errorf("GET %s: %s; check the --catalog URL", redact.URL(u), resp.Status)
 	}
 	return io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 }
 
-// redactURL drops userinfo so no password ends up in an error.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	u.User = nil
-	return u.String()
-}

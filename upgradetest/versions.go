@@ -16,9 +16,10 @@ type VersionLister interface {
 	Versions(ctx context.Context, chart string) ([]string, error)
 }
 
-// ChartFetcher returns the packaged chart (.tgz bytes) of one released version.
+// ChartFetcher downloads one released version of a chart into dir and returns the
+// archive's path. catalog.Catalog satisfies it.
 type ChartFetcher interface {
-	Fetch(ctx context.Context, chart, version string) ([]byte, error)
+	Fetch(ctx context.Context, chart, version, dir string) (string, error)
 }
 
 // Catalog is what upgrade tests need from where released charts live.
