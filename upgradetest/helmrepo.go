@@ -113,4 +113,3 @@ func (h *HelmRepo) get(ctx context.Context, u string) ([]byte, error) {
 	}
 	return io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 }
-

@@ -36,7 +36,7 @@ func TestResolveFrom(t *testing.T) {
 		{spec: "N-2", to: "1.2.0", want: []string{"1.0.1"}},
 		{spec: "N-1,oldest-supported", to: "1.2.0", want: []string{"1.0.0", "1.1.3"}},
 		{spec: "stable,N-1", to: "1.2.0", want: []string{"1.1.3"}}, // de-duplicated
-		{spec: "stable", to: "0.9.0", want: []string{}},           // first release
+		{spec: "stable", to: "0.9.0", want: []string{}},            // first release
 		{spec: "stable", to: "1.2.0-dev.main.20260101.habc", want: []string{"1.1.3"}},
 		{spec: "3.0.0", to: "3.1.0", err: "has no version 3.0.0"},
 		{spec: "1.1.3", to: "1.1.0", err: "not below"},
