@@ -72,8 +72,11 @@ func (s *scenario) writePods(ctx context.Context, w io.Writer) {
 	for _, p := range pods.Items {
 		fmt.Fprintf(w, "  %s: %s", p.Name, p.Status.Phase)
 		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady {
+			switch {
+			case c.Type == corev1.PodReady:
 				fmt.Fprintf(w, ", Ready=%s", c.Status)
+			case c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse:
+				fmt.Fprintf(w, ", not scheduled: %s", c.Reason)
 			}
 		}
 		if p.Status.Reason != "" {
@@ -120,7 +123,7 @@ func (s *scenario) writeHistory(w io.Writer) {
 	fmt.Fprintf(w, "helm history %s:\n", s.release)
 	slices.SortFunc(revs, func(a, b *releaseT) int { return a.Version - b.Version })
 	for _, r := range revs {
-		fmt.Fprintf(w, "  %d %s %s-%s: %s\n", r.Version, r.Info.Status, r.Chart.Metadata.Name, r.Chart.Metadata.Version, r.Info.Description)
+		fmt.Fprintf(w, "  %d %s %s-%s: %s\n", r.Version, r.Info.Status, r.Chart.Metadata.Name, r.Chart.Metadata.Version, oneLine(r.Info.Description))
 	}
 }
 

@@ -75,7 +75,7 @@ func (s *scenario) run(ctx context.Context) ScenarioResult {
 		details, err := st.run(ctx)
 		step := Step{Name: st.name, Seconds: time.Since(t0).Seconds(), Passed: err == nil, Details: details}
 		if err != nil {
-			step.Error = err.Error()
+			step.Error = oneLine(err.Error())
 			if !st.always {
 				step.Details = joinNonEmpty(details, s.diagnose(ctx))
 			}
@@ -334,6 +334,21 @@ func tail(s string, lines int) string {
 	}
 	return strings.Join(parts, "\n")
 }
+
+// oneLine flattens helm's multi-line errors ("1 error occurred:\n\t* job … failed") so a
+// step's error reads as one line in every report.
+func oneLine(s string) string {
+	s = multiErrorHeader.ReplaceAllString(s, "")
+	var parts []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimPrefix(strings.TrimSpace(l), "* "); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+var multiErrorHeader = regexp.MustCompile(`\d+ errors? occurred:\s*`)
 
 func joinNonEmpty(parts ...string) string {
 	var out []string

@@ -310,3 +310,23 @@ func TestMajorUpgradeIsNeverSkippedSilently(t *testing.T) {
 	assert.True(t, step(t, s, "upgrade to 2.0.0").Passed, "the major upgrade still ran")
 	assert.Contains(t, s.Note, "refused by --breaking=fail")
 }
+
+// TestUnhealthyReleaseTimesOutWithDiagnostics: a Deployment that can never become available
+// (no node matches its nodeSelector) fails "healthy after install" at --timeout, naming the
+// object that is not Current and showing the scheduler's events.
+func TestUnhealthyReleaseTimesOutWithDiagnostics(t *testing.T) {
+	t.Parallel()
+	rep, err := runUpgrade(t, upgradetest.Options{Chart: loadChart(t, "hello-1.1.0"), FromFile: testdata(t, "hello-1.0.0"),
+		Values: []string{testdata(t, "unschedulable-values.yaml")}, Timeout: 5 * time.Second})
+	require.ErrorIs(t, err, upgradetest.ErrFailed)
+	s := rep.Scenarios[0]
+	assert.Equal(t, "unschedulable", s.Name)
+	h := step(t, s, "healthy after install")
+	assert.False(t, h.Passed)
+	assert.Contains(t, h.Error, "timed out after 5s")
+	assert.Contains(t, h.Error, "Deployment/hello-hello: InProgress")
+	assert.NotContains(t, h.Error, "ConfigMap/", "only objects that are not Current are listed")
+	assert.Contains(t, h.Details, "FailedScheduling")
+	assert.Contains(t, h.Details, "hello-hello-")
+	assert.True(t, step(t, s, "upgrade to 1.1.0").Skipped)
+}
