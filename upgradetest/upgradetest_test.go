@@ -17,9 +17,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/upgradetest"
 )
+
+// The seam: package catalog's catalogs are upgrade-test catalogs as they are.
+var _ upgradetest.Catalog = catalog.Catalog(nil)
 
 func TestResolveFrom(t *testing.T) {
 	released := []string{"0.9.0", "1.0.0", "1.0.1", "1.1.0", "1.2.0-rc.1", "1.1.3", "2.0.0-beta.1", "not-semver"}
