@@ -313,6 +313,16 @@ func TestMajorUpgradeIsNeverSkippedSilently(t *testing.T) {
 	assert.True(t, s.Major)
 	assert.True(t, step(t, s, "upgrade to 2.0.0").Passed, "the major upgrade still ran")
 	assert.Contains(t, s.Note, "refused by --breaking=fail")
+
+	// --breaking=warn: a major upgrade that breaks (2.0.0 drops the selector label 1.2.0
+	// added) is reported as a warning, not a failure.
+	rep, err = runUpgrade(t, upgradetest.Options{Chart: loadChart(t, "hello-2.0.0"), FromFile: testdata(t, "hello-1.2.0-selector"),
+		Breaking: upgradetest.BreakingWarn, SkipTests: true})
+	require.NoError(t, err)
+	s = rep.Scenarios[0]
+	assert.True(t, s.Passed)
+	assert.Contains(t, step(t, s, "upgrade to 2.0.0").Error, "field is immutable")
+	assert.Contains(t, s.Note, "warning: the major upgrade 1.2.0 → 2.0.0 breaks existing installations")
 }
 
 // TestUnhealthyReleaseTimesOutWithDiagnostics: a Deployment that can never become available
