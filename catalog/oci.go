@@ -1,14 +1,579 @@
 package catalog
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Masterminds/semver/v3"
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content"
+	orasErrdef "oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
+
+	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/logging"
+	"github.com/chartship/chartship/internal/redact"
 )
 
-// OCIOptions configure OCI registries. (Placeholder until the OCI catalog lands.)
-type OCIOptions struct{}
+// Media types of a Helm chart in an OCI registry, as helm push writes them.
+const (
+	OCIConfigMediaType     = "application/vnd.cncf.helm.config.v1+json"
+	OCIChartLayerMediaType = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+	OCIProvLayerMediaType  = "application/vnd.cncf.helm.chart.provenance.v1.prov"
+	// ociLegacyChartLayerMediaType is what charts pushed by Helm < 3.7 carry.
+	ociLegacyChartLayerMediaType = "application/tar+gzip"
+)
 
-func openOCI(ref string, _ Options) (Catalog, error) {
-	return nil, errdef.Usage(fmt.Errorf("catalog %s: OCI catalogs are not available in this build", ref))
+// Defaults for OCIOptions fields left zero.
+const (
+	OCIDefaultRetries     = 5
+	OCIDefaultTimeout     = 5 * time.Minute
+	OCIDefaultTagPageSize = 1000
+)
+
+// OCIOptions configure OCI registries.
+type OCIOptions struct {
+	// PlainHTTP talks HTTP instead of HTTPS (local test registries only).
+	PlainHTTP bool
+	// InsecureSkipTLSVerify accepts any TLS certificate. Only when asked.
+	InsecureSkipTLSVerify bool
+	// CAFile is a PEM bundle of extra CAs to trust (a private registry's CA).
+	CAFile string
+
+	// Username and Password authenticate explicitly (an ACR admin user or a
+	// service principal): basic auth on the registry's token endpoint. Without
+	// them, credentials come from Docker's config (incl. credential helpers), then
+	// Helm's registry config, then Azure AD for ACR (see ACR).
+	Username, Password string
+	// ACR configures Azure AD authentication to Azure Container Registry.
+	ACR ACROptions
+
+	// Retries bounds how often one HTTP request is retried after a 5xx, 429, 408
+	// or a dropped connection: 0 means OCIDefaultRetries, negative means never.
+	Retries int
+	// Timeout bounds one whole operation (a publish, a fetch, a listing)
+	// including retries and backoff; 0 means OCIDefaultTimeout.
+	Timeout time.Duration
+	// Backoff is the first retry's wait, doubled (with jitter) on each retry up to
+	// 30 times as long; 0 means 250ms. A Retry-After header wins.
+	Backoff time.Duration
+
+	// Force lets a publish overwrite a pre-release version (1.2.3-dev.4) that holds
+	// different content, for dev charts in test namespaces. Released versions are
+	// never overwritten.
+	Force bool
+	// TagPageSize is the page size asked for when listing tags (`n`); 0 means
+	// OCIDefaultTagPageSize, ACR's own limit.
+	TagPageSize int
+}
+
+// ACROptions configure Azure AD authentication to Azure Container Registry:
+// an AAD access token is exchanged at https://REGISTRY/oauth2/exchange for an
+// ACR refresh token, which then buys registry access tokens.
+type ACROptions struct {
+	// Auth picks where the AAD token comes from:
+	//   ""/"auto"          for *.azurecr.io (and .cn, .us) hosts when no other
+	//                      credential is found: environment service principal,
+	//                      then workload identity, then managed identity
+	//   "environment"      AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (or certificate)
+	//   "workload-identity" AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID
+	//   "managed-identity" the host's managed identity (ClientID for a user-assigned one)
+	//   "off"              never use Azure AD
+	// A Token, or a Credential, wins over Auth.
+	Auth string
+	// Token is an AAD access token given directly (`az account get-access-token`).
+	Token string
+	// Credential is an AAD token source built by the caller.
+	Credential azcore.TokenCredential
+	// TenantID is sent with the exchange and asked of AAD (optional).
+	TenantID string
+	// ClientID selects a user-assigned managed identity.
+	ClientID string
+	// AuthorityHost is the Azure AD authority for private or sovereign clouds
+	// (default: AZURE_AUTHORITY_HOST, else the public cloud).
+	AuthorityHost string
+	// Scope is the AAD scope asked for; default "https://management.azure.com/.default".
+	Scope string
+}
+
+// ociCatalog is a namespace in an OCI registry; charts live at NAMESPACE/<chart>.
+type ociCatalog struct {
+	host      string // registry host[:port]
+	namespace string // may be empty
+	opts      OCIOptions
+	log       *slog.Logger
+	client    *auth.Client
+	creds     *ociCredentials
+	secrets   func() []string
+}
+
+func openOCI(ref string, opts Options) (Catalog, error) {
+	host, ns, err := ociParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	o := opts.OCI
+	if (o.Username == "") != (o.Password == "") {
+		return nil, errdef.Usage(fmt.Errorf("catalog %s: give both --username and --password (or CHARTSHIP_REGISTRY_USERNAME and _PASSWORD), not just one", ociRedactRef(ref)))
+	}
+	if o.PlainHTTP && (o.InsecureSkipTLSVerify || o.CAFile != "") {
+		return nil, errdef.Usage(fmt.Errorf("catalog %s: --plain-http does not use TLS; drop --insecure-skip-tls-verify and --ca-file, or drop --plain-http", ociRedactRef(ref)))
+	}
+	if o.Retries == 0 {
+		o.Retries = OCIDefaultRetries
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = OCIDefaultTimeout
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = 250 * time.Millisecond
+	}
+	if o.TagPageSize <= 0 {
+		o.TagPageSize = OCIDefaultTagPageSize
+	}
+	log := logging.OrDiscard(opts.Logger).With("registry", host)
+	base, err := ociBaseTransport(o)
+	if err != nil {
+		return nil, err
+	}
+	httpClient := &http.Client{Transport: &ociRetryTransport{
+		base:    base,
+		retries: max(o.Retries, 0),
+		backoff: o.Backoff,
+		log:     log,
+	}}
+	c := &ociCatalog{host: host, namespace: ns, opts: o, log: log}
+	c.creds, err = newOCICredentials(host, o, httpClient, log)
+	if err != nil {
+		return nil, err
+	}
+	c.secrets = c.creds.secrets
+	c.client = &auth.Client{
+		Client:     httpClient,
+		Cache:      auth.NewCache(),
+		Credential: c.creds.credential,
+		ClientID:   "chartship",
+		Header:     http.Header{"User-Agent": {"chartship"}},
+	}
+	return c, nil
+}
+
+// ociParseRef splits oci://REGISTRY[/NAMESPACE] into its parts.
+func ociParseRef(ref string) (host, namespace string, err error) {
+	rest := strings.TrimPrefix(ref, "oci://")
+	if at := strings.IndexByte(rest, '@'); at >= 0 && !strings.Contains(rest[:at], "/") {
+		return "", "", errdef.Usage(fmt.Errorf("catalog %s: credentials don't belong in the reference; use --username/--password or a docker login", ociRedactRef(ref)))
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	host, namespace, _ = strings.Cut(rest, "/")
+	if host == "" {
+		return "", "", errdef.Usage(fmt.Errorf("catalog %q: no registry; use oci://REGISTRY/NAMESPACE", ref))
+	}
+	probe := host + "/" + strings.Trim(namespace+"/chart", "/")
+	r, perr := registry.ParseReference(probe)
+	if perr != nil || r.Reference != "" {
+		return "", "", errdef.Usage(fmt.Errorf("catalog %q: not a registry namespace (want oci://REGISTRY/NAMESPACE, lower case, no tag or digest): %v", ref, perr))
+	}
+	return host, namespace, nil
+}
+
+// ociRedactRef masks any userinfo (user:password@) in a reference's authority.
+func ociRedactRef(ref string) string {
+	prefix, rest := "", ref
+	if i := strings.Index(ref, "://"); i >= 0 {
+		prefix, rest = ref[:i+3], ref[i+3:]
+	}
+	authority := rest
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		authority = rest[:i]
+	}
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		return prefix + redact.Mask + rest[at:]
+	}
+	return ref
+}
+
+func (c *ociCatalog) String() string {
+	if c.namespace == "" {
+		return "oci://" + c.host
+	}
+	return "oci://" + c.host + "/" + c.namespace
+}
+
+// ociTag is the OCI tag of a chart version: OCI tags can't hold '+'.
+func ociTag(version string) string { return strings.ReplaceAll(version, "+", "_") }
+
+func (c *ociCatalog) repository(chartName string) (*remote.Repository, error) {
+	name := chartName
+	if c.namespace != "" {
+		name = c.namespace + "/" + chartName
+	}
+	ref := registry.Reference{Registry: c.host, Repository: name}
+	if err := ref.Validate(); err != nil {
+		return nil, errdef.Usage(fmt.Errorf("chart %q can't live in %s: %w", chartName, c, err))
+	}
+	return &remote.Repository{
+		Client:          c.client,
+		Reference:       ref,
+		PlainHTTP:       c.opts.PlainHTTP,
+		TagListPageSize: c.opts.TagPageSize,
+		SkipReferrersGC: true,
+	}, nil
+}
+
+// Versions lists the chart versions in the registry, oldest first. Tags that are
+// not semantic versions (latest, signatures) are left out.
+func (c *ociCatalog) Versions(ctx context.Context, chartName string) ([]string, error) {
+	repo, err := c.repository(chartName)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	ctx = auth.AppendRepositoryScope(ctx, repo.Reference, auth.ActionPull)
+	var versions []*semver.Version
+	err = repo.Tags(ctx, "", func(tags []string) error {
+		for _, t := range tags {
+			if v, err := semver.StrictNewVersion(strings.ReplaceAll(t, "_", "+")); err == nil {
+				versions = append(versions, v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if ociIsNotFound(err) {
+			return nil, fmt.Errorf("listing versions of %s in %s: %w", chartName, c, ErrNotFound)
+		}
+		return nil, c.fail(fmt.Sprintf("listing versions of %s in %s", chartName, c), err)
+	}
+	slices.SortFunc(versions, func(a, b *semver.Version) int { return a.Compare(b) })
+	out := make([]string, len(versions))
+	for i, v := range versions {
+		out[i] = v.Original()
+	}
+	c.log.Debug("listed versions", "chart", chartName, "count", len(out))
+	return out, nil
+}
+
+// ociChart is what a tag holds, read from its manifest.
+type ociChart struct {
+	manifest ocispec.Manifest
+	desc     ocispec.Descriptor // the manifest's descriptor
+	chart    ocispec.Descriptor // the chart layer
+	prov     *ocispec.Descriptor
+}
+
+// resolve reads the manifest a tag points at: one GET. A missing tag gives an
+// error matching ErrNotFound.
+func (c *ociCatalog) resolve(ctx context.Context, repo *remote.Repository, tag string) (*ociChart, error) {
+	desc, rc, err := repo.Manifests().FetchReference(ctx, tag)
+	if err != nil {
+		if ociIsNotFound(err) {
+			return nil, fmt.Errorf("%s:%s: %w", repo.Reference, tag, ErrNotFound)
+		}
+		return nil, c.fail(fmt.Sprintf("reading %s:%s", repo.Reference, tag), err)
+	}
+	defer rc.Close()
+	data, err := content.ReadAll(rc, desc)
+	if err != nil {
+		return nil, c.fail(fmt.Sprintf("reading manifest of %s:%s", repo.Reference, tag), err)
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, errdef.External(fmt.Errorf("%s:%s: manifest is not valid JSON: %w", repo.Reference, tag, err))
+	}
+	if m.Config.MediaType != OCIConfigMediaType {
+		return nil, errdef.Check(fmt.Errorf("%s:%s is not a Helm chart (config media type %q, want %q): %w", repo.Reference, tag, m.Config.MediaType, OCIConfigMediaType, ErrConflict))
+	}
+	out := &ociChart{manifest: m, desc: desc}
+	found := false
+	for i, l := range m.Layers {
+		switch l.MediaType {
+		case OCIChartLayerMediaType, ociLegacyChartLayerMediaType:
+			out.chart, found = l, true
+		case OCIProvLayerMediaType:
+			out.prov = &m.Layers[i]
+		}
+	}
+	if !found {
+		return nil, errdef.Check(fmt.Errorf("%s:%s holds a Helm config but no chart layer: %w", repo.Reference, tag, ErrConflict))
+	}
+	return out, nil
+}
+
+// Fetch downloads a chart version into dir as <chart>-<version>.tgz (and its
+// .prov beside it when the registry holds one) and returns the archive's path.
+func (c *ociCatalog) Fetch(ctx context.Context, chartName, version, dir string) (string, error) {
+	repo, err := c.repository(chartName)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	ctx = auth.AppendRepositoryScope(ctx, repo.Reference, auth.ActionPull)
+	got, err := c.resolve(ctx, repo, ociTag(version))
+	if err != nil {
+		return "", err
+	}
+	data, err := c.fetchBlob(ctx, repo, got.chart)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, chartName+"-"+version+".tgz")
+	if got.prov != nil {
+		prov, err := c.fetchBlob(ctx, repo, *got.prov)
+		if err != nil {
+			return "", err
+		}
+		if err := ociWriteFile(path+".prov", prov); err != nil {
+			return "", err
+		}
+	}
+	if err := ociWriteFile(path, data); err != nil {
+		return "", err
+	}
+	c.log.Debug("fetched", "chart", chartName, "version", version, "digest", got.chart.Digest.String())
+	return path, nil
+}
+
+func (c *ociCatalog) fetchBlob(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor) ([]byte, error) {
+	rc, err := repo.Blobs().Fetch(ctx, desc)
+	if err != nil {
+		return nil, c.fail(fmt.Sprintf("downloading %s@%s", repo.Reference, desc.Digest), err)
+	}
+	defer rc.Close()
+	data, err := content.ReadAll(rc, desc) // verifies size and digest
+	if err != nil {
+		return nil, c.fail(fmt.Sprintf("downloading %s@%s", repo.Reference, desc.Digest), err)
+	}
+	return data, nil
+}
+
+func ociWriteFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".fetch-*")
+	if err != nil {
+		return errdef.Usage(fmt.Errorf("writing %s: %w", path, err))
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return errdef.Usage(fmt.Errorf("writing %s: %w", path, err))
+	}
+	if err := tmp.Close(); err != nil {
+		return errdef.Usage(fmt.Errorf("writing %s: %w", path, err))
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return errdef.Usage(fmt.Errorf("writing %s: %w", path, err))
+	}
+	return nil
+}
+
+// ociPush is a package laid out as helm push lays it out.
+type ociPush struct {
+	config, chart ocispec.Descriptor
+	prov          *ocispec.Descriptor
+	blobs         map[digest.Digest][]byte
+	manifest      []byte
+	manifestDesc  ocispec.Descriptor
+}
+
+func ociLayout(pkg *chart.Package, data, prov []byte, created time.Time) (*ociPush, error) {
+	cfg, err := json.Marshal(pkg.Metadata)
+	if err != nil {
+		return nil, fmt.Errorf("encoding chart config: %w", err)
+	}
+	p := &ociPush{blobs: map[digest.Digest][]byte{}}
+	add := func(mediaType string, b []byte) ocispec.Descriptor {
+		d := ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(b), Size: int64(len(b))}
+		p.blobs[d.Digest] = b
+		return d
+	}
+	p.config = add(OCIConfigMediaType, cfg)
+	p.chart = add(OCIChartLayerMediaType, data)
+	layers := []ocispec.Descriptor{p.chart}
+	if prov != nil {
+		d := add(OCIProvLayerMediaType, prov)
+		p.prov = &d
+		layers = append(layers, d)
+	}
+	// helm sorts layers by digest
+	slices.SortFunc(layers, func(a, b ocispec.Descriptor) int { return strings.Compare(string(a.Digest), string(b.Digest)) })
+	m := ocispec.Manifest{
+		Versioned:   specs.Versioned{SchemaVersion: 2},
+		MediaType:   ocispec.MediaTypeImageManifest,
+		Config:      p.config,
+		Layers:      layers,
+		Annotations: ociAnnotations(pkg, created),
+	}
+	p.manifest, err = json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encoding manifest: %w", err)
+	}
+	p.manifestDesc = ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(p.manifest), Size: int64(len(p.manifest))}
+	return p, nil
+}
+
+// ociAnnotations are the manifest annotations helm push writes: the
+// org.opencontainers.image.* ones from Chart.yaml, then the chart's own
+// annotations (which can't override title or version).
+func ociAnnotations(pkg *chart.Package, created time.Time) map[string]string {
+	md := pkg.Metadata
+	a := map[string]string{}
+	set := func(k, v string) {
+		if strings.TrimSpace(v) != "" {
+			a[k] = v
+		}
+	}
+	set(ocispec.AnnotationDescription, md.Description)
+	set(ocispec.AnnotationTitle, md.Name)
+	set(ocispec.AnnotationVersion, md.Version)
+	set(ocispec.AnnotationURL, md.Home)
+	set(ocispec.AnnotationCreated, created.UTC().Format(time.RFC3339))
+	if len(md.Sources) > 0 {
+		set(ocispec.AnnotationSource, md.Sources[0])
+	}
+	if len(md.Maintainers) > 0 {
+		var b strings.Builder
+		for i, m := range md.Maintainers {
+			b.WriteString(m.Name)
+			if m.Email != "" {
+				b.WriteString(" (" + m.Email + ")")
+			}
+			if i < len(md.Maintainers)-1 {
+				b.WriteString(", ")
+			}
+		}
+		set(ocispec.AnnotationAuthors, b.String())
+	}
+	for k, v := range md.Annotations {
+		if k == ocispec.AnnotationTitle || k == ocispec.AnnotationVersion {
+			continue
+		}
+		a[k] = v
+	}
+	return a
+}
+
+// Publish pushes the package as helm push would, in as few round trips as the
+// protocol allows: one GET of the tag's manifest (the same chart layer there
+// means AlreadyPublished, nothing written), then the config and chart (and
+// provenance) blobs in parallel, then the manifest under the version's tag. The
+// tag is written last, so an interrupted publish leaves no tag behind and a
+// re-run finishes it.
+func (c *ociCatalog) Publish(ctx context.Context, pkg *chart.Package) (Result, error) {
+	repo, err := c.repository(pkg.Name())
+	if err != nil {
+		return Result{}, err
+	}
+	tag := ociTag(pkg.Version())
+	res := Result{
+		Catalog: c.String(), Chart: pkg.Name(), Version: pkg.Version(),
+		Ref: repo.Reference.String() + ":" + tag, Digest: pkg.Digest.String(),
+	}
+	data, err := os.ReadFile(pkg.Path)
+	if err != nil {
+		return Result{}, errdef.Usage(fmt.Errorf("reading %s: %w", pkg.Path, err))
+	}
+	if d := digest.FromBytes(data); d != pkg.Digest {
+		return Result{}, errdef.Usage(fmt.Errorf("%s changed since it was opened (digest %s, was %s); open it again", pkg.Path, d, pkg.Digest))
+	}
+	var prov []byte
+	if pkg.ProvPath != "" {
+		if prov, err = os.ReadFile(pkg.ProvPath); err != nil {
+			return Result{}, errdef.Usage(fmt.Errorf("reading %s: %w", pkg.ProvPath, err))
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	ctx = auth.AppendRepositoryScope(ctx, repo.Reference, auth.ActionPull, auth.ActionPush)
+
+	existing, err := c.resolve(ctx, repo, tag)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return Result{}, err
+	case existing.chart.Digest == pkg.Digest:
+		res.Status = AlreadyPublished
+		if (existing.prov == nil) != (prov == nil) || (prov != nil && existing.prov.Digest != digest.FromBytes(prov)) {
+			res.Note = "the registry's provenance (.prov) differs from the local one; the chart itself is identical"
+		}
+		c.log.Debug("already published", "ref", res.Ref, "digest", res.Digest)
+		return res, nil
+	default:
+		v, verr := semver.NewVersion(pkg.Version())
+		if !c.opts.Force || verr != nil || v.Prerelease() == "" {
+			hint := "released versions are immutable: bump the chart version and publish again"
+			if c.opts.Force {
+				hint = "--force only overwrites pre-release versions (like 1.2.3-dev.1) in test namespaces; " + pkg.Version() + " is a release: bump the chart version"
+			}
+			return Result{}, errdef.Check(fmt.Errorf("%s already holds a different chart: registry chart layer %s, this package %s (%s): %w", res.Ref, existing.chart.Digest, pkg.Digest, hint, ErrConflict))
+		}
+		res.Note = fmt.Sprintf("--force: overwrote pre-release %s (was chart layer %s); --force only works for pre-release versions", pkg.Version(), existing.chart.Digest)
+		c.log.Warn("overwriting pre-release", "ref", res.Ref, "old", existing.chart.Digest.String(), "new", pkg.Digest.String())
+	}
+
+	layout, err := ociLayout(pkg, data, prov, time.Now())
+	if err != nil {
+		return Result{}, err
+	}
+	blobs := []ocispec.Descriptor{layout.config, layout.chart}
+	if layout.prov != nil {
+		blobs = append(blobs, *layout.prov)
+	}
+	errs := make([]error, len(blobs))
+	var wg sync.WaitGroup
+	for i, d := range blobs {
+		wg.Go(func() { errs[i] = c.pushBlob(ctx, repo, d, layout.blobs[d.Digest]) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return Result{}, err
+	}
+	if err := repo.Manifests().PushReference(ctx, layout.manifestDesc, bytes.NewReader(layout.manifest), tag); err != nil {
+		return Result{}, c.fail(fmt.Sprintf("tagging %s", res.Ref), err)
+	}
+	res.Status = Published
+	c.log.Debug("published", "ref", res.Ref, "digest", res.Digest, "manifest", layout.manifestDesc.Digest.String())
+	return res, nil
+}
+
+// pushBlob uploads one blob (POST + PUT). When the upload fails after the
+// transport's own retries — say the PUT landed but its answer was lost, so the
+// retried PUT finds the upload session gone — the blob may still be there: one
+// HEAD tells, and one fresh upload is tried otherwise.
+func (c *ociCatalog) pushBlob(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, data []byte) error {
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		err = repo.Blobs().Push(ctx, desc, bytes.NewReader(data))
+		if err == nil || errors.Is(err, orasErrdef.ErrAlreadyExists) {
+			return nil
+		}
+		if ociIsAuth(err) || ctx.Err() != nil {
+			break
+		}
+		if ok, xerr := repo.Blobs().Exists(ctx, desc); xerr == nil && ok {
+			c.log.Debug("blob present after a failed upload", "digest", desc.Digest.String())
+			return nil
+		}
+		c.log.Debug("blob upload failed; starting a new upload", "digest", desc.Digest.String(), "error", c.redactString(err.Error()))
+	}
+	return c.fail(fmt.Sprintf("uploading %s to %s", desc.Digest, repo.Reference), err)
 }

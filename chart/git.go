@@ -1,0 +1,98 @@
+package chart
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/redact"
+)
+
+// gitRepo runs the git CLI in one work tree. The CLI (not a Go reimplementation)
+// is what CI images have and what honours the user's git configuration.
+type gitRepo struct {
+	root string // work tree top level
+}
+
+// openGit finds the work tree containing dir: the nearest directory at or above
+// dir holding .git (a directory, or a file in worktrees and submodules). Finding
+// it without running git saves a process per build.
+func openGit(ctx context.Context, dir string) (*gitRepo, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, errdef.Usage(fmt.Errorf("%w: %s: %w", errNoGit, dir, err))
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			if _, err := exec.LookPath("git"); err != nil {
+				return nil, errdef.Usage(fmt.Errorf("%w: git is not installed, so the chart version cannot come from tags: install git or pass --version", errNoGit))
+			}
+			return &gitRepo{root: d}, nil
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return nil, errdef.Usage(fmt.Errorf("%w: %s is not inside a git work tree, so the chart version cannot come from tags: pass --version", errNoGit, dir))
+}
+
+func (g *gitRepo) run(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", g.root}, args...)...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "GIT_TERMINAL_PROMPT=0")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return "", ctxErr
+		}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("git %s: %s", strings.Join(args, " "), redactURLs(oneLine(msg)))
+		}
+		return "", fmt.Errorf("git %s: %w", strings.Join(args, " "), err)
+	}
+	return stdout.String(), nil
+}
+
+// oneLine joins the lines of a multi-line message with "; ".
+func oneLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// redactURLs masks credentials in every URL in s: git prints remote URLs,
+// and those can carry tokens.
+func redactURLs(s string) string {
+	f := strings.Fields(s)
+	for i, w := range f {
+		if strings.Contains(w, "://") {
+			trimmed := strings.Trim(w, "'\"`,;:()")
+			f[i] = strings.Replace(w, trimmed, redact.URL(trimmed), 1)
+		}
+	}
+	return strings.Join(f, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
