@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -33,7 +32,7 @@ catalog can't be reached.
 Example:
   chartship upgrade-test build/hello-1.1.0.tgz --catalog oci://ghcr.io/acme/charts \
     --cluster kubeconfig --junit test-results/upgrade.xml`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "cluster", Value: "kind", Usage: "where to run: kind (create or reuse a kind cluster) or kubeconfig (an existing cluster)"},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file for --cluster kubeconfig (default: $KUBECONFIG, then ~/.kube/config)"},
 			&cli.StringFlag{Name: "kube-context", Usage: "kubeconfig context (default: the current one)"},
@@ -52,7 +51,7 @@ Example:
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "bound for each wait: health, hooks, tests"},
 			&cli.StringFlag{Name: "junit", Usage: "write a JUnit report (CircleCI test results) to this file"},
 			&cli.StringFlag{Name: "result", Usage: "write the result document (from, to, Kubernetes version, duration, passed) as JSON to this file"},
-		},
+		}, upgradeTestOCIFlags()...),
 		Action: runUpgradeTest,
 	}
 }
@@ -84,7 +83,11 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 		Logger:        log,
 	}
 	if ref := cmd.String("catalog"); ref != "" && opts.FromFile == "" {
-		if opts.Catalog, err = openUpgradeCatalog(ref, log); err != nil {
+		oci, err := ociOptions(cmd)
+		if err != nil {
+			return err
+		}
+		if opts.Catalog, err = openUpgradeCatalog(ref, catalog.Options{Logger: log, OCI: oci}); err != nil {
 			return err
 		}
 	}
@@ -139,16 +142,22 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 
 // openUpgradeCatalog opens where released versions live. Helm repositories over HTTP(S) are
 // read by upgradetest.HelmRepo until package catalog serves them.
-func openUpgradeCatalog(ref string, log *slog.Logger) (upgradetest.Catalog, error) {
+func openUpgradeCatalog(ref string, opts catalog.Options) (upgradetest.Catalog, error) {
 	if strings.HasPrefix(ref, "https://") || strings.HasPrefix(ref, "http://") {
 		return &upgradetest.HelmRepo{URL: ref}, nil
 	}
-	c, err := catalog.Open(ref, catalog.Options{Logger: log})
-	if err != nil {
-		return nil, err
+	return catalog.Open(ref, opts)
+}
+
+// upgradeTestOCIFlags are the OCI registry flags that make sense for reading a catalog.
+func upgradeTestOCIFlags() []cli.Flag {
+	var out []cli.Flag
+	for _, f := range ociFlags() {
+		if f.Names()[0] != "force" { // overwriting versions: publish only
+			out = append(out, f)
+		}
 	}
-	log.Info("catalog", "catalog", c.String())
-	return c, nil
+	return out
 }
 
 func writeFile(path string, write func(io.Writer) error) error {

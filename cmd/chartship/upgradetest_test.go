@@ -11,6 +11,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+
+	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/chart"
+	"github.com/chartship/chartship/internal/registrytest"
 )
 
 func upgradeTestdata(elem ...string) string {
@@ -64,6 +70,25 @@ func TestUpgradeTestCommand(t *testing.T) {
 	doc, err := os.ReadFile(result)
 	require.NoError(t, err)
 	assert.Contains(t, string(doc), `"kubernetesVersion"`)
+
+	// From-version from an OCI catalog: --catalog oci://… with the OCI flags.
+	reg := registrytest.New(t)
+	cat, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: catalog.OCIOptions{PlainHTTP: true}})
+	require.NoError(t, err)
+	hello, err := loader.Load(upgradeTestdata("hello-1.0.0"))
+	require.NoError(t, err)
+	tgz, err := chartutil.Save(hello, t.TempDir())
+	require.NoError(t, err)
+	pkg, err := chart.Open(tgz)
+	require.NoError(t, err)
+	_, err = cat.Publish(context.Background(), pkg)
+	require.NoError(t, err)
+	stdout.Reset()
+	stderr.Reset()
+	code = run(context.Background(), []string{"chartship", "upgrade-test", upgradeTestdata("hello-1.1.0"),
+		"--cluster", "kubeconfig", "--kubeconfig", kc, "--catalog", reg.Ref("charts"), "--plain-http", "--skip-tests"}, &stdout, &stderr)
+	require.Equal(t, exitOK, code, "stderr: %s", stderr.String())
+	assert.Contains(t, stdout.String(), "upgrade test PASSED: hello 1.1.0 from 1.0.0")
 
 	stdout.Reset()
 	stderr.Reset()
