@@ -2,19 +2,172 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/urfave/cli/v3"
+	"helm.sh/helm/v3/pkg/chart/loader"
 
+	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/upgradetest"
 )
 
 func upgradeTestCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "upgrade-test",
-		Usage: "(not yet available)",
-		Action: func(context.Context, *cli.Command) error {
-			return errdef.Usage(errors.New("upgrade-test is not available in this build yet"))
-		},
+		Name:      "upgrade-test",
+		Usage:     "install the released version in a real cluster, upgrade it to the new package, check it stays healthy",
+		ArgsUsage: "PACKAGE.tgz|CHART_DIR",
+		Description: `Per values file (the chart's ci/*-values.yaml, or --values), in a fresh namespace:
+install the from-version, wait until every object is healthy (kstatus), helm test,
+run --hook, upgrade to the package, wait healthy, helm test, optionally roll back
+(--rollback-check), uninstall. Exit 2 when an upgrade breaks, 3 when the cluster or
+catalog can't be reached.
+
+Example:
+  chartship upgrade-test build/hello-1.1.0.tgz --catalog oci://ghcr.io/acme/charts \
+    --cluster kubeconfig --junit test-results/upgrade.xml`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "cluster", Value: "kind", Usage: "where to run: kind (create or reuse a kind cluster) or kubeconfig (an existing cluster)"},
+			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file for --cluster kubeconfig (default: $KUBECONFIG, then ~/.kube/config)"},
+			&cli.StringFlag{Name: "kube-context", Usage: "kubeconfig context (default: the current one)"},
+			&cli.StringFlag{Name: "kind-name", Value: "chartship", Usage: "kind cluster name; reused when it exists"},
+			&cli.StringFlag{Name: "kind-node-image", Usage: "kind node image, e.g. kindest/node:v1.36.0"},
+			&cli.BoolFlag{Name: "keep-cluster", Usage: "keep the kind cluster this run created"},
+			&cli.StringFlag{Name: "catalog", Usage: "where released versions live: oci://REGISTRY/NAMESPACE, git+https://…, or a helm repository URL"},
+			&cli.StringFlag{Name: "from", Value: "stable", Usage: "from-versions: stable, X.Y.Z, N-1, oldest-supported, or a comma-separated list"},
+			&cli.StringFlag{Name: "from-file", Usage: "the from-version package (.tgz or chart directory) instead of the catalog"},
+			&cli.StringSliceFlag{Name: "values", Usage: "values file; one scenario each (default: the chart's ci/*-values.yaml)"},
+			&cli.StringFlag{Name: "hook", Usage: "shell command run before each upgrade; gets CHARTSHIP_STAGE, _FROM_VERSION, _TO_VERSION, _RELEASE, _NAMESPACE and KUBECONFIG"},
+			&cli.BoolFlag{Name: "rollback-check", Usage: "after the upgrade, roll back to the from-version and check it is healthy"},
+			&cli.BoolFlag{Name: "skip-tests", Usage: "don't run helm test"},
+			&cli.StringFlag{Name: "breaking", Value: "test", Usage: "major upgrades: test (run, report as major), warn (failure is a warning), fail"},
+			&cli.IntFlag{Name: "parallel", Value: 1, Usage: "scenarios run at once"},
+			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "bound for each wait: health, hooks, tests"},
+			&cli.StringFlag{Name: "junit", Usage: "write a JUnit report (CircleCI test results) to this file"},
+			&cli.StringFlag{Name: "result", Usage: "write the result document (from, to, Kubernetes version, duration, passed) as JSON to this file"},
+		}, upgradeTestOCIFlags()...),
+		Action: runUpgradeTest,
 	}
+}
+
+func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
+	log := logger(cmd)
+	if cmd.Args().Len() != 1 {
+		return errdef.Usage(errors.New("upgrade-test takes one argument: the package (.tgz) or chart directory to test"))
+	}
+	to, err := loader.Load(cmd.Args().First())
+	if err != nil {
+		return errdef.Usage(fmt.Errorf("loading chart %s: %w; pass a package made by `chartship package` or a chart directory", cmd.Args().First(), err))
+	}
+	breaking, err := upgradetest.ParseBreaking(cmd.String("breaking"))
+	if err != nil {
+		return err
+	}
+	opts := upgradetest.Options{
+		Chart:         to,
+		From:          cmd.String("from"),
+		FromFile:      cmd.String("from-file"),
+		Values:        cmd.StringSlice("values"),
+		Hook:          cmd.String("hook"),
+		RollbackCheck: cmd.Bool("rollback-check"),
+		SkipTests:     cmd.Bool("skip-tests"),
+		Breaking:      breaking,
+		Parallel:      int(cmd.Int("parallel")),
+		Timeout:       cmd.Duration("timeout"),
+		Logger:        log,
+	}
+	if ref := cmd.String("catalog"); ref != "" && opts.FromFile == "" {
+		oci, err := ociOptions(cmd)
+		if err != nil {
+			return err
+		}
+		if opts.Catalog, err = openUpgradeCatalog(ref, catalog.Options{Logger: log, OCI: oci}); err != nil {
+			return err
+		}
+	}
+
+	var cluster *upgradetest.Cluster
+	switch cmd.String("cluster") {
+	case "kind":
+		cluster, err = upgradetest.KindCluster(ctx, upgradetest.KindOptions{
+			Name: cmd.String("kind-name"), NodeImage: cmd.String("kind-node-image"),
+			Keep: cmd.Bool("keep-cluster"), Logger: log,
+		})
+		if err != nil {
+			return errdef.External(err)
+		}
+	case "kubeconfig":
+		if cluster, err = upgradetest.KubeconfigCluster(cmd.String("kubeconfig"), cmd.String("kube-context")); err != nil {
+			return errdef.Usage(err)
+		}
+	default:
+		return errdef.Usage(fmt.Errorf("--cluster %q: use kind or kubeconfig", cmd.String("cluster")))
+	}
+	defer func() {
+		if err := cluster.Close(context.WithoutCancel(ctx)); err != nil {
+			log.Warn("cleaning up the cluster", "error", err)
+		}
+	}()
+
+	rep, runErr := upgradetest.Run(ctx, cluster, opts)
+	if rep == nil {
+		return runErr
+	}
+	if path := cmd.String("junit"); path != "" {
+		if err := writeFile(path, rep.WriteJUnit); err != nil {
+			return errdef.Usage(fmt.Errorf("--junit %s: %w", path, err))
+		}
+	}
+	if path := cmd.String("result"); path != "" {
+		err := writeFile(path, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep.Result())
+		})
+		if err != nil {
+			return errdef.Usage(fmt.Errorf("--result %s: %w", path, err))
+		}
+	}
+	if err := render(cmd, rep, rep.Text); err != nil {
+		return err
+	}
+	return runErr
+}
+
+// openUpgradeCatalog opens where released versions live. Helm repositories over HTTP(S) are
+// read by upgradetest.HelmRepo until package catalog serves them.
+func openUpgradeCatalog(ref string, opts catalog.Options) (upgradetest.Catalog, error) {
+	if strings.HasPrefix(ref, "https://") || strings.HasPrefix(ref, "http://") {
+		return &upgradetest.HelmRepo{URL: ref}, nil
+	}
+	return catalog.Open(ref, opts)
+}
+
+// upgradeTestOCIFlags are the OCI registry flags that make sense for reading a catalog.
+func upgradeTestOCIFlags() []cli.Flag {
+	var out []cli.Flag
+	for _, f := range ociFlags() {
+		if f.Names()[0] != "force" { // overwriting versions: publish only
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -1,0 +1,93 @@
+package upgradetest_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/repo"
+
+	"github.com/chartship/chartship/internal/gittest"
+	"github.com/chartship/chartship/upgradetest"
+)
+
+// gitCatalog reads a git-hosted helm catalog (index.yaml + .tgz on branch main, as GitHub
+// Pages serves it) from a clone. It stands in for catalog.Open("git+https://…") in these
+// tests until package catalog's git half lands; both satisfy upgradetest.Catalog.
+type gitCatalog struct{ clone string }
+
+func (g *gitCatalog) index() (*repo.IndexFile, error) {
+	return repo.LoadIndexFile(filepath.Join(g.clone, "index.yaml"))
+}
+
+func (g *gitCatalog) Versions(_ context.Context, chart string) ([]string, error) {
+	idx, err := g.index()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, cv := range idx.Entries[chart] {
+		out = append(out, cv.Version)
+	}
+	return out, nil
+}
+
+func (g *gitCatalog) Fetch(_ context.Context, chart, version, dir string) (string, error) {
+	idx, err := g.index()
+	if err != nil {
+		return "", err
+	}
+	cv, err := idx.Get(chart, version)
+	if err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(filepath.Join(g.clone, filepath.Base(cv.URLs[0])))
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, chart+"-"+version+".tgz")
+	return p, os.WriteFile(p, data, 0o644)
+}
+
+// TestFromVersionFromGitCatalog: released versions come from a git catalog served by real
+// `git http-backend`, cloned over smart HTTP.
+func TestFromVersionFromGitCatalog(t *testing.T) {
+	t.Parallel()
+	needCluster(t)
+	srv := gittest.NewServer(t)
+	url := srv.NewRepo(t, "catalog.git")
+
+	pkgs := t.TempDir()
+	for _, name := range []string{"hello-1.0.0", "hello-1.1.0"} {
+		_, err := chartutil.Save(loadChart(t, name), pkgs)
+		require.NoError(t, err)
+	}
+	idx, err := repo.IndexDirectory(pkgs, "https://charts.example.com/")
+	require.NoError(t, err)
+	require.NoError(t, idx.WriteFile(filepath.Join(pkgs, "index.yaml"), 0o644))
+	files := map[string]string{}
+	for _, f := range []string{"index.yaml", "hello-1.0.0.tgz", "hello-1.1.0.tgz"} {
+		data, err := os.ReadFile(filepath.Join(pkgs, f))
+		require.NoError(t, err)
+		files[f] = string(data)
+	}
+	gittest.Seed(t, srv.Dir("catalog.git"), files, "publish hello 1.0.0 and 1.1.0")
+
+	clone := filepath.Join(t.TempDir(), "catalog")
+	gittest.Git(t, "", "clone", "--depth", "1", url, clone)
+
+	rep, err := runUpgrade(t, upgradetest.Options{Chart: loadChart(t, "hello-2.0.0"), Catalog: &gitCatalog{clone: clone},
+		From: "N-1,1.0.0", SkipTests: true})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"1.0.0", "1.1.0"}, rep.From)
+	require.Len(t, rep.Scenarios, 2)
+	for _, s := range rep.Scenarios {
+		assert.True(t, s.Major, "%s crosses a major version", s.ID())
+		assert.Contains(t, s.Note, "major upgrade")
+		assert.True(t, s.Passed)
+	}
+}
