@@ -168,31 +168,7 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 	if err := render(cmd, out, func(w io.Writer) { printBump(w, out) }); err != nil {
 		return err
 	}
-	return worst(errs)
-}
-
-// worst joins errors, classified by the most serious kind among them: an
-// external failure beats a failed check beats bad input.
-func worst(errs []error) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	joined := errors.Join(errs...)
-	for _, kind := range []error{errdef.ErrExternal, errdef.ErrCheck, errdef.ErrUsage} {
-		for _, e := range errs {
-			if errors.Is(e, kind) {
-				switch kind {
-				case errdef.ErrExternal:
-					return errdef.External(joined)
-				case errdef.ErrCheck:
-					return errdef.Check(joined)
-				default:
-					return errdef.Usage(joined)
-				}
-			}
-		}
-	}
-	return joined
+	return errdef.Join(errs...)
 }
 
 func bumpRepos(cmd *cli.Command) ([]string, error) {

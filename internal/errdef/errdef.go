@@ -66,3 +66,20 @@ func Kind(err error) error {
 	}
 	return nil
 }
+
+// Join joins errs (nils dropped) and classifies the result by the most serious
+// kind among them: an external failure beats a failed check beats bad input.
+func Join(errs ...error) error {
+	joined := errors.Join(errs...)
+	if joined == nil {
+		return nil
+	}
+	for _, kind := range []error{ErrExternal, ErrCheck, ErrUsage} {
+		for _, e := range errs {
+			if e != nil && errors.Is(e, kind) {
+				return wrap(kind, joined)
+			}
+		}
+	}
+	return joined
+}

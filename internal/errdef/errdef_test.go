@@ -31,3 +31,16 @@ func TestKindThroughJoin(t *testing.T) {
 	assert.Nil(t, Kind(errors.New("plain")))
 	assert.Nil(t, Usage(nil))
 }
+
+func TestJoinTakesTheMostSeriousKind(t *testing.T) {
+	usage := Usage(errors.New("repo a: bad YAML"))
+	external := External(errors.New("repo b: push rejected"))
+	check := Check(errors.New("repo c: conflict"))
+
+	assert.Equal(t, ErrExternal, Kind(Join(usage, nil, check, external)))
+	assert.Equal(t, ErrCheck, Kind(Join(usage, check)))
+	assert.Equal(t, ErrUsage, Kind(Join(nil, usage)))
+	assert.Nil(t, Join(nil, nil))
+	assert.Nil(t, Kind(Join(errors.New("plain"))))
+	assert.Equal(t, "repo a: bad YAML\nrepo b: push rejected", Join(usage, external).Error())
+}

@@ -1,0 +1,207 @@
+// Package release runs a whole release of one chart as one plan: package it,
+// prove the upgrade from the newest released version in a real cluster, publish
+// it to every catalog, and bump the GitOps repositories that run it. Each stage
+// runs only when the one before it succeeded, so a chart that fails its upgrade
+// test is never published, and nothing is bumped to a version a catalog lacks.
+package release
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/chart"
+	"github.com/chartship/chartship/gitops"
+	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/logging"
+	"github.com/chartship/chartship/publish"
+	"github.com/chartship/chartship/upgradetest"
+)
+
+// Stage names a step of a release.
+type Stage string
+
+// The stages of a release, in order.
+const (
+	StagePackage     Stage = "package"
+	StageUpgradeTest Stage = "upgrade-test"
+	StagePublish     Stage = "publish"
+	StageBump        Stage = "bump"
+)
+
+// Options configure a release, one group per stage. A nil Test or Bump skips
+// that stage; Publish with no targets skips publishing (and so bumping).
+type Options struct {
+	Package chart.BuildOptions
+	Test    *TestOptions
+	Publish PublishOptions
+	Bump    *BumpOptions
+	Logger  *slog.Logger
+}
+
+// TestOptions configure the upgrade test stage.
+type TestOptions struct {
+	Cluster *upgradetest.Cluster
+	// Upgrade configures the test; Chart is set by Run to the new package.
+	// Its Catalog should be a release catalog: the from-version is what users run.
+	Upgrade upgradetest.Options
+}
+
+// PublishOptions configure the publish stage.
+type PublishOptions struct {
+	Targets []publish.Target
+}
+
+// BumpOptions configure the GitOps bump stage.
+type BumpOptions struct {
+	Repos []string
+	// Request carries the policy and filters; Chart and Version are set by Run.
+	Request gitops.Request
+	// Versions, when set, lists what the catalog offers, so that each policy picks
+	// the highest version it allows, as Flux would.
+	Versions catalog.Lister
+	Apply    gitops.BumpOptions
+}
+
+// Result is what a release did, stage by stage. Stages that did not run are nil
+// or empty; Failed names the stage that stopped the release.
+type Result struct {
+	Chart       string              `json:"chart"`
+	Version     string              `json:"version"`
+	AppVersion  string              `json:"appVersion"`
+	Path        string              `json:"path"`
+	Digest      string              `json:"digest"`
+	Prerelease  bool                `json:"prerelease"`
+	VersionFrom chart.VersionSource `json:"versionFrom"`
+	UpgradeTest *upgradetest.Report `json:"upgradeTest,omitempty"`
+	Published   []catalog.Result    `json:"published,omitempty"`
+	Bumped      []*gitops.Result    `json:"bumped,omitempty"`
+	Skipped     []Stage             `json:"skipped,omitempty"`
+	Failed      Stage               `json:"failed,omitempty"`
+	Seconds     float64             `json:"seconds"`
+	Package     *chart.Package      `json:"-"`
+	Test        *upgradetest.Result `json:"-"`
+	stageErrors map[Stage]error
+}
+
+// Run releases the chart in dir. The returned Result is never nil; the error
+// names the stage that failed and keeps its classification (errdef).
+func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
+	start := time.Now()
+	log := logging.OrDiscard(opts.Logger)
+	res := &Result{}
+	defer func() { res.Seconds = time.Since(start).Seconds() }()
+
+	// 1. Package.
+	build := opts.Package
+	if build.Logger == nil {
+		build.Logger = log
+	}
+	built, err := chart.Build(ctx, dir, build)
+	if err != nil {
+		res.Failed = StagePackage
+		return res, fmt.Errorf("release stopped at %s: %w", StagePackage, err)
+	}
+	pkg := built.Package
+	res.Package = pkg
+	res.Chart, res.Version, res.AppVersion = pkg.Name(), pkg.Version(), pkg.Metadata.AppVersion
+	res.Path, res.Digest = pkg.Path, pkg.Digest.String()
+	res.Prerelease = IsPrerelease(pkg.Version())
+	res.VersionFrom = built.Version.Source
+	log.Info("packaged", "chart", res.Chart, "version", res.Version, "path", res.Path)
+
+	// 2. Upgrade test.
+	if opts.Test == nil {
+		res.Skipped = append(res.Skipped, StageUpgradeTest)
+	} else {
+		t := opts.Test.Upgrade
+		if t.Logger == nil {
+			t.Logger = log
+		}
+		if t.Chart, err = pkg.Load(); err != nil {
+			res.Failed = StageUpgradeTest
+			return res, err
+		}
+		rep, err := upgradetest.Run(ctx, opts.Test.Cluster, t)
+		res.UpgradeTest = rep
+		if rep != nil {
+			r := rep.Result()
+			res.Test = &r
+		}
+		if err != nil {
+			res.Failed = StageUpgradeTest
+			return res, fmt.Errorf("release stopped at %s, nothing was published: %w", StageUpgradeTest, err)
+		}
+	}
+
+	// 3. Publish.
+	if len(opts.Publish.Targets) == 0 {
+		res.Skipped = append(res.Skipped, StagePublish, StageBump)
+		return res, nil
+	}
+	published, err := publish.Run(ctx, pkg, opts.Publish.Targets, publish.Options{Logger: log})
+	for _, r := range published {
+		if r.Status != "" {
+			res.Published = append(res.Published, r)
+		}
+	}
+	if err != nil {
+		res.Failed = StagePublish
+		return res, fmt.Errorf("release stopped at %s (run it again: catalogs that have the package report it as already published): %w", StagePublish, err)
+	}
+
+	// 4. Bump.
+	if opts.Bump == nil || len(opts.Bump.Repos) == 0 {
+		res.Skipped = append(res.Skipped, StageBump)
+		return res, nil
+	}
+	if res.Prerelease {
+		log.Info("not bumping GitOps repositories for a pre-release", "version", res.Version)
+		res.Skipped = append(res.Skipped, StageBump)
+		return res, nil
+	}
+	req := opts.Bump.Request
+	req.Chart, req.Version = res.Chart, res.Version
+	if opts.Bump.Versions != nil {
+		vs, err := opts.Bump.Versions.Versions(ctx, res.Chart)
+		if err != nil {
+			res.Failed = StageBump
+			return res, fmt.Errorf("release stopped at %s: listing the versions of %s: %w", StageBump, res.Chart, err)
+		}
+		req.Available = append(req.Available, vs...)
+	}
+	if err := req.Validate(); err != nil {
+		res.Failed = StageBump
+		return res, err
+	}
+	var errs []error
+	for _, repo := range opts.Bump.Repos {
+		apply := opts.Bump.Apply
+		if apply.Logger == nil {
+			apply.Logger = log
+		}
+		r, err := gitops.Bump(ctx, repo, req, apply)
+		if r != nil {
+			res.Bumped = append(res.Bumped, r)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("bumping %s: %w", repo, err))
+		}
+	}
+	if err := errdef.Join(errs...); err != nil {
+		res.Failed = StageBump
+		return res, fmt.Errorf("release published %s %s but a bump failed (run `chartship bump` for the failed repositories): %w", res.Chart, res.Version, err)
+	}
+	return res, nil
+}
+
+// IsPrerelease reports whether a version is a pre-release (a dev build), which
+// goes to test catalogs and is never bumped downstream.
+func IsPrerelease(version string) bool {
+	v, err := semver.StrictNewVersion(version)
+	return err != nil || v.Prerelease() != ""
+}
