@@ -31,17 +31,6 @@ func openVersions(cmd *cli.Command, ref string) (versionLister, error) {
 	return catalog.Open(ref, catalog.Options{Logger: logger(cmd), OCI: o})
 }
 
-// bumpOCIFlags are the OCI registry flags that matter for listing versions.
-func bumpOCIFlags() []cli.Flag {
-	var out []cli.Flag
-	for _, f := range ociFlags() {
-		if f.Names()[0] != "force" { // publishing only
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // bumpResult is what `chartship bump` prints: one result per repository.
 type bumpResult struct {
 	Chart   string           `json:"chart"`
@@ -84,7 +73,7 @@ of the same chart), or pushes straight to --push-to.`,
 			&cli.StringFlag{Name: "github-repo", Usage: "OWNER/NAME on GitHub when it differs from the repository URL"},
 			&cli.StringFlag{Name: "git-user", Value: "x-access-token", Usage: "user name for git over HTTPS"},
 			&cli.StringFlag{Name: "git-token", Usage: "password or token for git over HTTPS (default: --github-token)"},
-		}, bumpOCIFlags()...),
+		}, ociReadFlags()...),
 		Action: runBump,
 	}
 }

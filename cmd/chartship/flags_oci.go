@@ -49,6 +49,26 @@ func ociFlags() []cli.Flag {
 	}
 }
 
+// ociReadFlags are the OCI flags of commands that only read registries (no --force).
+func ociReadFlags() []cli.Flag {
+	var out []cli.Flag
+	for _, f := range ociFlags() {
+		if f.Names()[0] != "force" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// concatFlags joins flag lists.
+func concatFlags(lists ...[]cli.Flag) []cli.Flag {
+	var out []cli.Flag
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
 // ociOptions reads the OCI flags into catalog options.
 func ociOptions(cmd *cli.Command) (catalog.OCIOptions, error) {
 	o := catalog.OCIOptions{

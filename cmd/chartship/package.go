@@ -41,28 +41,33 @@ values.schema.json. The same source and version always give the same bytes.
 
 Example:
   chartship package --catalog-base-url https://example.github.io/catalog/ -o json`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "version", Usage: "chart version to stamp instead of the one from git (no git repository needed)"},
-			&cli.StringFlag{Name: "tag-prefix", Value: chart.DefaultTagPrefix, Usage: "prefix of release tags, e.g. myapp/v in a monorepo"},
-			&cli.BoolFlag{Name: "allow-build-metadata", Usage: "accept a version with +build metadata (breaks OCI tags and Flux)"},
-			&cli.StringFlag{Name: "branch", Usage: "branch named in dev versions (default: git's current branch)", Sources: cli.EnvVars("CIRCLE_BRANCH")},
-			&cli.StringFlag{Name: "remote", Value: chart.DefaultRemote, Usage: "git remote to fetch tags from when the clone is shallow"},
-			&cli.BoolFlag{Name: "no-fetch", Usage: "never fetch tags into a shallow clone: fail with the git command to run"},
-			&cli.StringFlag{Name: "app-version", Usage: "appVersion to stamp; \"chart\" copies the chart version (default: keep Chart.yaml's)"},
-			&cli.StringFlag{Name: "repo-name", Usage: "repository name the chart name must match (default: the git work tree's directory name)", Sources: cli.EnvVars("CIRCLE_PROJECT_REPONAME", "GITHUB_REPOSITORY")},
-			&cli.BoolFlag{Name: "allow-name-mismatch", Usage: "package even if the chart is not named after its repository"},
-			&cli.BoolFlag{Name: "plain-http", Usage: "use HTTP, not HTTPS, for oci:// dependency registries"},
-			&cli.BoolFlag{Name: "strict", Usage: "fail on lint warnings too"},
-			&cli.StringFlag{Name: "kube-version", Usage: "Kubernetes version templates are linted against (default: Helm's)"},
-			&cli.StringFlag{Name: "catalog-base-url", Usage: "stamp app catalog annotations pointing at URL<chart>-<version>.tgz-meta/"},
-			&cli.BoolFlag{Name: "sign", Usage: "write a provenance file (.tgz.prov) like helm package --sign"},
-			&cli.StringFlag{Name: "key", Usage: "name of the signing key in --keyring"},
-			&cli.StringFlag{Name: "keyring", Value: defaultKeyring(), Usage: "secret keyring holding --key"},
-			&cli.StringFlag{Name: "passphrase-file", Usage: "file whose first line unlocks --key"},
-			&cli.StringFlag{Name: "destination", Aliases: []string{"d"}, Value: chart.DefaultDestination, Usage: "directory to write the archive to"},
-			&cli.Int64Flag{Name: "source-date-epoch", Usage: "Unix time for every file in the archive (default: HEAD's commit time)", Sources: cli.EnvVars("SOURCE_DATE_EPOCH")},
-		},
+		Flags:  packageFlags(),
 		Action: runPackage,
+	}
+}
+
+// packageFlags are the flags that say how a chart is packaged.
+func packageFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "version", Usage: "chart version to stamp instead of the one from git (no git repository needed)"},
+		&cli.StringFlag{Name: "tag-prefix", Value: chart.DefaultTagPrefix, Usage: "prefix of release tags, e.g. myapp/v in a monorepo"},
+		&cli.BoolFlag{Name: "allow-build-metadata", Usage: "accept a version with +build metadata (breaks OCI tags and Flux)"},
+		&cli.StringFlag{Name: "branch", Usage: "branch named in dev versions (default: git's current branch)", Sources: cli.EnvVars("CIRCLE_BRANCH")},
+		&cli.StringFlag{Name: "remote", Value: chart.DefaultRemote, Usage: "git remote to fetch tags from when the clone is shallow"},
+		&cli.BoolFlag{Name: "no-fetch", Usage: "never fetch tags into a shallow clone: fail with the git command to run"},
+		&cli.StringFlag{Name: "app-version", Usage: "appVersion to stamp; \"chart\" copies the chart version (default: keep Chart.yaml's)"},
+		&cli.StringFlag{Name: "repo-name", Usage: "repository name the chart name must match (default: the git work tree's directory name)", Sources: cli.EnvVars("CIRCLE_PROJECT_REPONAME", "GITHUB_REPOSITORY")},
+		&cli.BoolFlag{Name: "allow-name-mismatch", Usage: "package even if the chart is not named after its repository"},
+		&cli.BoolFlag{Name: "plain-http", Usage: "use HTTP, not HTTPS, for oci:// dependency registries"},
+		&cli.BoolFlag{Name: "strict", Usage: "fail on lint warnings too"},
+		&cli.StringFlag{Name: "kube-version", Usage: "Kubernetes version templates are linted against (default: Helm's)"},
+		&cli.StringFlag{Name: "catalog-base-url", Usage: "stamp app catalog annotations pointing at URL<chart>-<version>.tgz-meta/"},
+		&cli.BoolFlag{Name: "sign", Usage: "write a provenance file (.tgz.prov) like helm package --sign"},
+		&cli.StringFlag{Name: "key", Usage: "name of the signing key in --keyring"},
+		&cli.StringFlag{Name: "keyring", Value: defaultKeyring(), Usage: "secret keyring holding --key"},
+		&cli.StringFlag{Name: "passphrase-file", Usage: "file whose first line unlocks --key"},
+		&cli.StringFlag{Name: "destination", Aliases: []string{"d"}, Value: chart.DefaultDestination, Usage: "directory to write the archive to"},
+		&cli.Int64Flag{Name: "source-date-epoch", Usage: "Unix time for every file in the archive (default: HEAD's commit time)", Sources: cli.EnvVars("SOURCE_DATE_EPOCH")},
 	}
 }
 
@@ -74,44 +79,10 @@ func runPackage(ctx context.Context, cmd *cli.Command) error {
 	if dir == "" {
 		dir = "."
 	}
-	opts := chart.BuildOptions{
-		Destination: cmd.String("destination"),
-		Version: chart.VersionOptions{
-			Version:            cmd.String("version"),
-			TagPrefix:          cmd.String("tag-prefix"),
-			AllowBuildMetadata: cmd.Bool("allow-build-metadata"),
-			Branch:             cmd.String("branch"),
-			Remote:             cmd.String("remote"),
-			NoFetch:            cmd.Bool("no-fetch"),
-		},
-		AppVersion: cmd.String("app-version"),
-		Name: chart.NameOptions{
-			RepoName:      cmd.String("repo-name"),
-			AllowMismatch: cmd.Bool("allow-name-mismatch"),
-		},
-		Dependencies:   chart.DependencyOptions{PlainHTTP: cmd.Bool("plain-http")},
-		Lint:           chart.LintOptions{Strict: cmd.Bool("strict"), KubeVersion: cmd.String("kube-version")},
-		CatalogBaseURL: cmd.String("catalog-base-url"),
-		Logger:         logger(cmd),
+	opts, err := packageOptions(cmd)
+	if err != nil {
+		return err
 	}
-	if opts.Version.Branch == "" {
-		// GitHub Actions checks out a detached HEAD; its branch is in these.
-		opts.Version.Branch = firstEnv("GITHUB_HEAD_REF", "GITHUB_REF_NAME")
-	}
-	if cmd.IsSet("source-date-epoch") {
-		sec := cmd.Int64("source-date-epoch")
-		if sec < 0 {
-			return errdef.Usage(fmt.Errorf("--source-date-epoch (SOURCE_DATE_EPOCH) %d: use seconds since 1970", sec))
-		}
-		opts.SourceDate = time.Unix(sec, 0)
-	}
-	if cmd.Bool("sign") {
-		if cmd.String("key") == "" {
-			return errdef.Usage(errors.New("--sign needs --key: the name of the signing key in --keyring"))
-		}
-		opts.Sign = chart.SignOptions{Key: cmd.String("key"), Keyring: cmd.String("keyring"), PassphraseFile: cmd.String("passphrase-file")}
-	}
-
 	res, err := chart.Build(ctx, dir, opts)
 	if err != nil {
 		return err
@@ -147,6 +118,49 @@ func runPackage(ctx context.Context, cmd *cli.Command) error {
 			fmt.Fprintf(w, "  signed: %s\n", out.Provenance)
 		}
 	})
+}
+
+// packageOptions reads the package flags into build options.
+func packageOptions(cmd *cli.Command) (chart.BuildOptions, error) {
+	opts := chart.BuildOptions{
+		Destination: cmd.String("destination"),
+		Version: chart.VersionOptions{
+			Version:            cmd.String("version"),
+			TagPrefix:          cmd.String("tag-prefix"),
+			AllowBuildMetadata: cmd.Bool("allow-build-metadata"),
+			Branch:             cmd.String("branch"),
+			Remote:             cmd.String("remote"),
+			NoFetch:            cmd.Bool("no-fetch"),
+		},
+		AppVersion: cmd.String("app-version"),
+		Name: chart.NameOptions{
+			RepoName:      cmd.String("repo-name"),
+			AllowMismatch: cmd.Bool("allow-name-mismatch"),
+		},
+		Dependencies:   chart.DependencyOptions{PlainHTTP: cmd.Bool("plain-http")},
+		Lint:           chart.LintOptions{Strict: cmd.Bool("strict"), KubeVersion: cmd.String("kube-version")},
+		CatalogBaseURL: cmd.String("catalog-base-url"),
+		Logger:         logger(cmd),
+	}
+	if opts.Version.Branch == "" {
+		// GitHub Actions checks out a detached HEAD; its branch is in these.
+		opts.Version.Branch = firstEnv("GITHUB_HEAD_REF", "GITHUB_REF_NAME")
+	}
+	if cmd.IsSet("source-date-epoch") {
+		sec := cmd.Int64("source-date-epoch")
+		if sec < 0 {
+			return opts, errdef.Usage(fmt.Errorf("--source-date-epoch (SOURCE_DATE_EPOCH) %d: use seconds since 1970", sec))
+		}
+		opts.SourceDate = time.Unix(sec, 0)
+	}
+	if cmd.Bool("sign") {
+		if cmd.String("key") == "" {
+			return opts, errdef.Usage(errors.New("--sign needs --key: the name of the signing key in --keyring"))
+		}
+		opts.Sign = chart.SignOptions{Key: cmd.String("key"), Keyring: cmd.String("keyring"), PassphraseFile: cmd.String("passphrase-file")}
+	}
+
+	return opts, nil
 }
 
 func firstEnv(names ...string) string {

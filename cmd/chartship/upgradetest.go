@@ -32,45 +32,52 @@ catalog can't be reached.
 Example:
   chartship upgrade-test build/hello-1.1.0.tgz --catalog oci://ghcr.io/acme/charts \
     --cluster kubeconfig --junit test-results/upgrade.xml`,
-		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "cluster", Value: "kind", Usage: "where to run: kind (create or reuse a kind cluster) or kubeconfig (an existing cluster)"},
-			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file for --cluster kubeconfig (default: $KUBECONFIG, then ~/.kube/config)"},
-			&cli.StringFlag{Name: "kube-context", Usage: "kubeconfig context (default: the current one)"},
-			&cli.StringFlag{Name: "kind-name", Value: "chartship", Usage: "kind cluster name; reused when it exists"},
-			&cli.StringFlag{Name: "kind-node-image", Usage: "kind node image, e.g. kindest/node:v1.36.0"},
-			&cli.BoolFlag{Name: "keep-cluster", Usage: "keep the kind cluster this run created"},
-			&cli.StringFlag{Name: "catalog", Usage: "where released versions live: oci://REGISTRY/NAMESPACE, git+https://…, or a helm repository URL"},
-			&cli.StringFlag{Name: "from", Value: "stable", Usage: "from-versions: stable, X.Y.Z, N-1, oldest-supported, or a comma-separated list"},
-			&cli.StringFlag{Name: "from-file", Usage: "the from-version package (.tgz or chart directory) instead of the catalog"},
-			&cli.StringSliceFlag{Name: "values", Usage: "values file; one scenario each (default: the chart's ci/*-values.yaml)"},
-			&cli.StringFlag{Name: "hook", Usage: "shell command run before each upgrade; gets CHARTSHIP_STAGE, _FROM_VERSION, _TO_VERSION, _RELEASE, _NAMESPACE and KUBECONFIG"},
-			&cli.BoolFlag{Name: "rollback-check", Usage: "after the upgrade, roll back to the from-version and check it is healthy"},
-			&cli.BoolFlag{Name: "skip-tests", Usage: "don't run helm test"},
-			&cli.StringFlag{Name: "breaking", Value: "test", Usage: "major upgrades: test (run, report as major), warn (failure is a warning), fail"},
-			&cli.IntFlag{Name: "parallel", Value: 1, Usage: "scenarios run at once"},
-			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "bound for each wait: health, hooks, tests"},
-			&cli.StringFlag{Name: "junit", Usage: "write a JUnit report (CircleCI test results) to this file"},
-			&cli.StringFlag{Name: "result", Usage: "write the result document (from, to, Kubernetes version, duration, passed) as JSON to this file"},
-		}, upgradeTestOCIFlags()...),
+		Flags: concatFlags(
+			clusterFlags(),
+			[]cli.Flag{&cli.StringFlag{Name: "catalog", Usage: "where released versions live: oci://REGISTRY/NAMESPACE, git+https://…, or a helm repository URL"}},
+			scenarioFlags(),
+			ociReadFlags(),
+		),
 		Action: runUpgradeTest,
 	}
 }
 
-func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
-	log := logger(cmd)
-	if cmd.Args().Len() != 1 {
-		return errdef.Usage(errors.New("upgrade-test takes one argument: the package (.tgz) or chart directory to test"))
+// clusterFlags choose the cluster an upgrade test runs in.
+func clusterFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "cluster", Value: "kind", Usage: "where to run: kind (create or reuse a kind cluster) or kubeconfig (an existing cluster)"},
+		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file for --cluster kubeconfig (default: $KUBECONFIG, then ~/.kube/config)"},
+		&cli.StringFlag{Name: "kube-context", Usage: "kubeconfig context (default: the current one)"},
+		&cli.StringFlag{Name: "kind-name", Value: "chartship", Usage: "kind cluster name; reused when it exists"},
+		&cli.StringFlag{Name: "kind-node-image", Usage: "kind node image, e.g. kindest/node:v1.36.0"},
+		&cli.BoolFlag{Name: "keep-cluster", Usage: "keep the kind cluster this run created"},
 	}
-	to, err := loader.Load(cmd.Args().First())
-	if err != nil {
-		return errdef.Usage(fmt.Errorf("loading chart %s: %w; pass a package made by `chartship package` or a chart directory", cmd.Args().First(), err))
+}
+
+// scenarioFlags say what an upgrade test runs and how.
+func scenarioFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "from", Value: "stable", Usage: "from-versions: stable, X.Y.Z, N-1, oldest-supported, or a comma-separated list"},
+		&cli.StringFlag{Name: "from-file", Usage: "the from-version package (.tgz or chart directory) instead of the catalog"},
+		&cli.StringSliceFlag{Name: "values", Usage: "values file; one scenario each (default: the chart's ci/*-values.yaml)"},
+		&cli.StringFlag{Name: "hook", Usage: "shell command run before each upgrade; gets CHARTSHIP_STAGE, _FROM_VERSION, _TO_VERSION, _RELEASE, _NAMESPACE and KUBECONFIG"},
+		&cli.BoolFlag{Name: "rollback-check", Usage: "after the upgrade, roll back to the from-version and check it is healthy"},
+		&cli.BoolFlag{Name: "skip-tests", Usage: "don't run helm test"},
+		&cli.StringFlag{Name: "breaking", Value: "test", Usage: "major upgrades: test (run, report as major), warn (failure is a warning), fail"},
+		&cli.IntFlag{Name: "parallel", Value: 1, Usage: "scenarios run at once"},
+		&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "bound for each wait: health, hooks, tests"},
+		&cli.StringFlag{Name: "junit", Usage: "write a JUnit report (CircleCI test results) to this file"},
+		&cli.StringFlag{Name: "result", Usage: "write the result document (from, to, Kubernetes version, duration, passed) as JSON to this file"},
 	}
+}
+
+// scenarioOptions reads the scenario flags; Chart and Catalog are left to the caller.
+func scenarioOptions(cmd *cli.Command) (upgradetest.Options, error) {
 	breaking, err := upgradetest.ParseBreaking(cmd.String("breaking"))
 	if err != nil {
-		return err
+		return upgradetest.Options{}, err
 	}
-	opts := upgradetest.Options{
-		Chart:         to,
+	return upgradetest.Options{
 		From:          cmd.String("from"),
 		FromFile:      cmd.String("from-file"),
 		Values:        cmd.StringSlice("values"),
@@ -80,45 +87,42 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 		Breaking:      breaking,
 		Parallel:      int(cmd.Int("parallel")),
 		Timeout:       cmd.Duration("timeout"),
-		Logger:        log,
-	}
-	if ref := cmd.String("catalog"); ref != "" && opts.FromFile == "" {
-		oci, err := ociOptions(cmd)
-		if err != nil {
-			return err
-		}
-		if opts.Catalog, err = openUpgradeCatalog(ref, catalog.Options{Logger: log, OCI: oci}); err != nil {
-			return err
-		}
-	}
+		Logger:        logger(cmd),
+	}, nil
+}
 
-	var cluster *upgradetest.Cluster
+// openCluster opens the cluster the cluster flags name; close it when done.
+func openCluster(ctx context.Context, cmd *cli.Command) (*upgradetest.Cluster, error) {
 	switch cmd.String("cluster") {
 	case "kind":
-		cluster, err = upgradetest.KindCluster(ctx, upgradetest.KindOptions{
+		c, err := upgradetest.KindCluster(ctx, upgradetest.KindOptions{
 			Name: cmd.String("kind-name"), NodeImage: cmd.String("kind-node-image"),
-			Keep: cmd.Bool("keep-cluster"), Logger: log,
+			Keep: cmd.Bool("keep-cluster"), Logger: logger(cmd),
 		})
 		if err != nil {
-			return errdef.External(err)
+			return nil, errdef.External(err)
 		}
+		return c, nil
 	case "kubeconfig":
-		if cluster, err = upgradetest.KubeconfigCluster(cmd.String("kubeconfig"), cmd.String("kube-context")); err != nil {
-			return errdef.Usage(err)
+		c, err := upgradetest.KubeconfigCluster(cmd.String("kubeconfig"), cmd.String("kube-context"))
+		if err != nil {
+			return nil, errdef.Usage(err)
 		}
+		return c, nil
 	default:
-		return errdef.Usage(fmt.Errorf("--cluster %q: use kind or kubeconfig", cmd.String("cluster")))
+		return nil, errdef.Usage(fmt.Errorf("--cluster %q: use kind or kubeconfig", cmd.String("cluster")))
 	}
-	defer func() {
-		if err := cluster.Close(context.WithoutCancel(ctx)); err != nil {
-			log.Warn("cleaning up the cluster", "error", err)
-		}
-	}()
+}
 
-	rep, runErr := upgradetest.Run(ctx, cluster, opts)
-	if rep == nil {
-		return runErr
+// closeCluster releases what openCluster created, logging (not failing) on error.
+func closeCluster(ctx context.Context, cmd *cli.Command, c *upgradetest.Cluster) {
+	if err := c.Close(context.WithoutCancel(ctx)); err != nil {
+		logger(cmd).Warn("cleaning up the cluster", "error", err)
 	}
+}
+
+// writeReports writes the --junit and --result files of an upgrade test report.
+func writeReports(cmd *cli.Command, rep *upgradetest.Report) error {
 	if path := cmd.String("junit"); path != "" {
 		if err := writeFile(path, rep.WriteJUnit); err != nil {
 			return errdef.Usage(fmt.Errorf("--junit %s: %w", path, err))
@@ -134,6 +138,44 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 			return errdef.Usage(fmt.Errorf("--result %s: %w", path, err))
 		}
 	}
+	return nil
+}
+
+func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
+	if cmd.Args().Len() != 1 {
+		return errdef.Usage(errors.New("upgrade-test takes one argument: the package (.tgz) or chart directory to test"))
+	}
+	to, err := loader.Load(cmd.Args().First())
+	if err != nil {
+		return errdef.Usage(fmt.Errorf("loading chart %s: %w; pass a package made by `chartship package` or a chart directory", cmd.Args().First(), err))
+	}
+	opts, err := scenarioOptions(cmd)
+	if err != nil {
+		return err
+	}
+	opts.Chart = to
+	if ref := cmd.String("catalog"); ref != "" && opts.FromFile == "" {
+		oci, err := ociOptions(cmd)
+		if err != nil {
+			return err
+		}
+		if opts.Catalog, err = openUpgradeCatalog(ref, catalog.Options{Logger: logger(cmd), OCI: oci}); err != nil {
+			return err
+		}
+	}
+	cluster, err := openCluster(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer closeCluster(ctx, cmd, cluster)
+
+	rep, runErr := upgradetest.Run(ctx, cluster, opts)
+	if rep == nil {
+		return runErr
+	}
+	if err := writeReports(cmd, rep); err != nil {
+		return err
+	}
 	if err := render(cmd, rep, rep.Text); err != nil {
 		return err
 	}
@@ -147,17 +189,6 @@ func openUpgradeCatalog(ref string, opts catalog.Options) (upgradetest.Catalog, 
 		return &upgradetest.HelmRepo{URL: ref}, nil
 	}
 	return catalog.Open(ref, opts)
-}
-
-// upgradeTestOCIFlags are the OCI registry flags that make sense for reading a catalog.
-func upgradeTestOCIFlags() []cli.Flag {
-	var out []cli.Flag
-	for _, f := range ociFlags() {
-		if f.Names()[0] != "force" { // overwriting versions: publish only
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 func writeFile(path string, write func(io.Writer) error) error {
