@@ -166,8 +166,9 @@ func (g *gitCatalog) gitExternal(what string, err error) error {
 	return errdef.External(fmt.Errorf("catalog %s: %s: %w; %s", g.name, what, err, hint))
 }
 
-// checkout makes a fresh cheap checkout of the catalog's branch.
-func (g *gitCatalog) checkout(ctx context.Context) (*gitWork, error) {
+// checkout makes a fresh cheap checkout of the catalog's branch holding only
+// index.yaml and the given paths (sparse-checkout patterns).
+func (g *gitCatalog) checkout(ctx context.Context, paths ...string) (*gitWork, error) {
 	tmp, err := os.MkdirTemp("", "chartship-catalog-")
 	if err != nil {
 		return nil, fmt.Errorf("creating a work directory: %w", err)
@@ -231,13 +232,10 @@ func (g *gitCatalog) checkout(ctx context.Context) (*gitWork, error) {
 		return w, nil
 	}
 	if _, err := outer.Run(ctx, "clone", "-q", "--filter=blob:none", "--depth", "1", "--no-checkout",
-		"--single-branch", "--branch", w.branch, g.remote, w.dir); err != nil {
+		"--single-branch", "--branch", w.branch, "-c", "core.sparseCheckout=true", g.remote, w.dir); err != nil {
 		return nil, g.gitExternal("cloning branch "+w.branch, err)
 	}
-	if _, err := w.repo.Run(ctx, "config", "core.sparseCheckout", "true"); err != nil {
-		return nil, g.gitExternal("configuring sparse checkout", err)
-	}
-	if err := w.sparse(ctx, "/index.yaml"); err != nil {
+	if err := w.sparse(ctx, append([]string{"/index.yaml"}, paths...)...); err != nil {
 		return nil, g.gitExternal("checking out index.yaml", err)
 	}
 	ok = true
@@ -278,22 +276,32 @@ func gitIdentityEnv() []string {
 // paths to stage (nil: nothing to commit) and the commit message.
 type gitChange func(ctx context.Context, w *gitWork) (paths []string, message string, err error)
 
-// update applies change to a fresh checkout, commits and pushes; when the push
-// is rejected because the branch moved, it starts again from the new tip after a
-// jittered backoff, at most retries times. It never forces a push, so nothing
-// another publisher wrote is lost. It returns false when change had nothing to do.
-func (g *gitCatalog) update(ctx context.Context, change gitChange) (bool, error) {
+// update applies change to a cheap checkout, commits and pushes; when the push
+// is rejected because the branch moved, it fetches the new tip, resets onto it
+// and applies change again after a jittered backoff, at most retries times. It
+// never forces a push, so nothing another publisher wrote is lost. It returns
+// false when change had nothing to do.
+func (g *gitCatalog) update(ctx context.Context, paths []string, change gitChange) (bool, error) {
 	retries := g.retries()
+	var w *gitWork
+	defer func() {
+		if w != nil {
+			w.close()
+		}
+	}()
 	for attempt := 0; ; attempt++ {
-		done, changed, err := g.attempt(ctx, change)
-		if done || err == nil {
+		if w == nil {
+			var err error
+			if w, err = g.checkout(ctx, paths...); err != nil {
+				return false, err
+			}
+		}
+		done, changed, err := g.attempt(ctx, w, change)
+		if done {
 			return changed, err
 		}
-		if !git.IsPushRejected(err) || attempt >= retries {
-			if git.IsPushRejected(err) {
-				return false, g.gitExternal(fmt.Sprintf("pushing (rejected %d times: other publishers keep moving the branch; run again or raise --retries)", attempt+1), err)
-			}
-			return false, err
+		if attempt >= retries {
+			return false, g.gitExternal(fmt.Sprintf("pushing (rejected %d times: other publishers keep moving the branch; run again or raise --retries)", attempt+1), err)
 		}
 		d := g.backoff(attempt)
 		g.log.Info("push rejected: the branch moved; retrying on the new tip", "catalog", g.name, "attempt", attempt+1, "wait", d.String())
@@ -302,7 +310,26 @@ func (g *gitCatalog) update(ctx context.Context, change gitChange) (bool, error)
 			return false, ctx.Err()
 		case <-time.After(d):
 		}
+		if w.fresh {
+			// The branch did not exist; someone created it: start over from it.
+			w.close()
+			w = nil
+			continue
+		}
+		if err := w.refresh(ctx); err != nil {
+			return false, g.gitExternal("fetching the new tip of "+w.branch, err)
+		}
 	}
+}
+
+// refresh moves the checkout onto the remote branch's current tip.
+func (w *gitWork) refresh(ctx context.Context) error {
+	ref := "refs/remotes/origin/" + w.branch
+	if _, err := w.repo.Run(ctx, "fetch", "-q", "--depth", "1", "origin", "+refs/heads/"+w.branch+":"+ref); err != nil {
+		return err
+	}
+	_, err := w.repo.Run(ctx, "reset", "-q", "--hard", ref)
+	return err
 }
 
 func (g *gitCatalog) backoff(attempt int) time.Duration {
@@ -316,14 +343,9 @@ func (g *gitCatalog) backoff(attempt int) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d)+1))
 }
 
-// attempt runs one checkout-change-commit-push. done means no retry can help
+// attempt runs one change-commit-push on w. done means no retry can help
 // (success, nothing to do, or an error that isn't a rejected push).
-func (g *gitCatalog) attempt(ctx context.Context, change gitChange) (done, changed bool, err error) {
-	w, err := g.checkout(ctx)
-	if err != nil {
-		return true, false, err
-	}
-	defer w.close()
+func (g *gitCatalog) attempt(ctx context.Context, w *gitWork, change gitChange) (done, changed bool, err error) {
 	paths, msg, err := change(ctx, w)
 	if err != nil || len(paths) == 0 {
 		return true, false, err
@@ -372,12 +394,9 @@ func (g *gitCatalog) Publish(ctx context.Context, pkg *chart.Package) (Result, e
 	}
 	res.Status = Published
 	var note string
-	changed, err := g.update(ctx, func(ctx context.Context, w *gitWork) ([]string, string, error) {
+	patterns := []string{"/" + file, "/" + file + ".prov", "/" + file + "-meta/"}
+	changed, err := g.update(ctx, patterns, func(ctx context.Context, w *gitWork) ([]string, string, error) {
 		note = ""
-		patterns := []string{"/index.yaml", "/" + file, "/" + file + ".prov", "/" + file + "-meta/"}
-		if err := w.sparse(ctx, patterns...); err != nil {
-			return nil, "", g.gitExternal("checking out the package's paths", err)
-		}
 		now := g.now()
 		cv, err := indexNewEntry(pkg.Metadata, g.indexURL, pkg.Digest.Encoded(), now)
 		if err != nil {

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -210,6 +212,9 @@ func TestGitPublishRace(t *testing.T) {
 	opts := testGitOptions()
 	opts.Git.Username, opts.Git.Token = "ci", "token"
 	opts.Git.Retries = 60
+	opts.Git.RetryDelay = 100 * time.Millisecond
+	var rejected atomic.Int64
+	opts.Logger = slog.New(countHandler{&rejected})
 	var wg sync.WaitGroup
 	errs := make([]error, publishers)
 	for p := range publishers {
@@ -235,6 +240,7 @@ func TestGitPublishRace(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	t.Logf("%d rejected pushes retried", rejected.Load())
 	for p, err := range errs {
 		require.NoError(t, err, "publisher %d", p)
 	}
@@ -357,3 +363,16 @@ func TestDecodeSSHKey(t *testing.T) {
 	_, err = DecodeSSHKey("bm90IGEga2V5")
 	assert.True(t, errors.Is(err, errdef.ErrUsage))
 }
+
+// countHandler counts log records that report a rejected push.
+type countHandler struct{ n *atomic.Int64 }
+
+func (h countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countHandler) Handle(_ context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, "push rejected") {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countHandler) WithGroup(string) slog.Handler      { return h }
