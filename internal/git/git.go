@@ -107,7 +107,7 @@ func (r *Repo) authArgs() []string {
 	}
 	return []string{
 		"-c", "credential.helper=",
-		"-c", `credential.helper=!f() { test "$1" = get || exit 0; echo "username=$CHARTSHIP_GIT_USERNAME"; echo "password=$CHARTSHIP_GIT_PASSWORD"; }; f`,
+		"-c", `credential.helper=!f() { test "$1" = get || exit 0; echo "username=$CHARTSHIP_CREDENTIAL_USERNAME"; echo "password=$CHARTSHIP_CREDENTIAL_PASSWORD"; }; f`,
 		"-c", "credential.useHttpPath=false",
 	}
 }
@@ -119,7 +119,7 @@ func (r *Repo) authEnv() []string {
 		if user == "" {
 			user = "x-access-token"
 		}
-		env = append(env, "CHARTSHIP_GIT_USERNAME="+user, "CHARTSHIP_GIT_PASSWORD="+r.Auth.Token)
+		env = append(env, "CHARTSHIP_CREDENTIAL_USERNAME="+user, "CHARTSHIP_CREDENTIAL_PASSWORD="+r.Auth.Token)
 	}
 	if r.Auth.SSHKey != "" {
 		env = append(env, "GIT_SSH_COMMAND="+SSHCommand(r.Auth.SSHKey))
