@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,14 +133,19 @@ func gitOpen(ref string, opts Options) (*gitCatalog, error) {
 
 func (g *gitCatalog) String() string { return g.name }
 
-// gitWork is a cheap checkout of the catalog: depth 1, no blobs but index.yaml
-// and the paths being written (blobless partial clone + sparse checkout).
+// gitWork is a cheap view of the catalog's branch: a bare clone of depth 1 that
+// holds the tip's commit and root tree but no blob and no sub-tree (partial clone
+// with --filter=tree:1), and a staging directory (dir) holding index.yaml.
+// Nothing is checked out: blobs are read with cat-file (git fetches just those
+// on demand) and commits are written with mktree and commit-tree, so the cost
+// does not grow with the archives or the history the catalog holds.
 type gitWork struct {
-	repo   *git.Repo
-	dir    string
+	repo   *git.Repo // runs in the bare clone
+	dir    string    // staging: index.yaml and whatever the change writes
 	branch string
 	fresh  bool // the branch doesn't exist yet on the remote
 	tmp    string
+	root   map[string]string // the tip's root tree: name → "mode type oid"
 }
 
 func (w *gitWork) close() { os.RemoveAll(w.tmp) }
@@ -166,20 +173,23 @@ func (g *gitCatalog) gitExternal(what string, err error) error {
 	return errdef.External(fmt.Errorf("catalog %s: %s: %w; %s", g.name, what, err, hint))
 }
 
-// checkout makes a fresh cheap checkout of the catalog's branch holding only
-// index.yaml and the given paths (sparse-checkout patterns).
-func (g *gitCatalog) checkout(ctx context.Context, paths ...string) (*gitWork, error) {
+// checkout makes a fresh cheap view of the catalog's branch with index.yaml
+// (when the catalog has one) in the staging directory.
+func (g *gitCatalog) checkout(ctx context.Context) (*gitWork, error) {
 	tmp, err := os.MkdirTemp("", "chartship-catalog-")
 	if err != nil {
 		return nil, fmt.Errorf("creating a work directory: %w", err)
 	}
-	w := &gitWork{tmp: tmp, dir: filepath.Join(tmp, "catalog")}
+	w := &gitWork{tmp: tmp, dir: filepath.Join(tmp, "files")}
 	ok := false
 	defer func() {
 		if !ok {
 			w.close()
 		}
 	}()
+	if err := os.MkdirAll(w.dir, 0o755); err != nil {
+		return nil, err
+	}
 	auth := g.auth
 	switch {
 	case len(g.opts.SSHKey) > 0:
@@ -190,8 +200,9 @@ func (g *gitCatalog) checkout(ctx context.Context, paths ...string) (*gitWork, e
 		auth.SSHKey = g.opts.SSHKeyFile
 	}
 	env := gitIdentityEnv()
+	gitDir := filepath.Join(tmp, "catalog.git")
 	outer := &git.Repo{Dir: tmp, Auth: auth, Logger: g.log, Env: env}
-	w.repo = &git.Repo{Dir: w.dir, Auth: auth, Logger: g.log, Env: env}
+	w.repo = &git.Repo{Dir: gitDir, Auth: auth, Logger: g.log, Env: env}
 
 	args := []string{"ls-remote", "--symref", g.remote, "HEAD"}
 	if g.opts.Branch != "" {
@@ -218,44 +229,47 @@ func (g *gitCatalog) checkout(ctx context.Context, paths ...string) (*gitWork, e
 	}
 	if !exists {
 		w.fresh = true
-		for _, a := range [][]string{{"init", "-q", w.dir}} {
-			if _, err := outer.Run(ctx, a...); err != nil {
-				return nil, g.gitExternal("creating a repository", err)
-			}
+		w.root = map[string]string{}
+		if _, err := outer.Run(ctx, "init", "-q", "--bare", gitDir); err != nil {
+			return nil, g.gitExternal("creating a repository", err)
 		}
-		for _, a := range [][]string{{"checkout", "-q", "--orphan", w.branch}, {"remote", "add", "origin", g.remote}} {
-			if _, err := w.repo.Run(ctx, a...); err != nil {
-				return nil, g.gitExternal("starting branch "+w.branch, err)
-			}
+		if _, err := w.repo.Run(ctx, "remote", "add", "origin", g.remote); err != nil {
+			return nil, g.gitExternal("starting branch "+w.branch, err)
 		}
 		ok = true
 		return w, nil
 	}
-	if _, err := outer.Run(ctx, "clone", "-q", "--filter=blob:none", "--depth", "1", "--no-checkout",
-		"--single-branch", "--branch", w.branch, "-c", "core.sparseCheckout=true", g.remote, w.dir); err != nil {
+	if _, err := outer.Run(ctx, "clone", "-q", "--bare", "--filter=tree:1", "--depth", "1",
+		"--single-branch", "--branch", w.branch, g.remote, gitDir); err != nil {
 		return nil, g.gitExternal("cloning branch "+w.branch, err)
 	}
-	if err := w.sparse(ctx, append([]string{"/index.yaml"}, paths...)...); err != nil {
-		return nil, g.gitExternal("checking out index.yaml", err)
+	if err := w.load(ctx); err != nil {
+		return nil, g.gitExternal("reading index.yaml", err)
 	}
 	ok = true
 	return w, nil
 }
 
-// sparse sets the paths the checkout holds (git fetches just their blobs).
-func (w *gitWork) sparse(ctx context.Context, patterns ...string) error {
-	p := filepath.Join(w.dir, ".git", "info", "sparse-checkout")
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+// load reads the tip's root tree and puts its index.yaml into the staging dir.
+func (w *gitWork) load(ctx context.Context) error {
+	out, err := w.repo.Run(ctx, "ls-tree", "-z", "refs/heads/"+w.branch)
+	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(p, []byte(strings.Join(patterns, "\n")+"\n"), 0o644); err != nil {
+	w.root = map[string]string{}
+	for e := range strings.SplitSeq(strings.TrimSuffix(out, "\x00"), "\x00") {
+		if meta, name, ok := strings.Cut(e, "\t"); ok {
+			w.root[name] = meta
+		}
+	}
+	os.RemoveAll(w.dir)
+	if err := os.MkdirAll(w.dir, 0o755); err != nil {
 		return err
 	}
-	if w.fresh {
+	if _, ok := w.root["index.yaml"]; !ok {
 		return nil
 	}
-	_, err := w.repo.Run(ctx, "read-tree", "-mu", "HEAD")
-	return err
+	return w.repo.RunTo(ctx, filepath.Join(w.dir, "index.yaml"), "cat-file", "blob", "refs/heads/"+w.branch+":index.yaml")
 }
 
 // gitIdentityEnv gives commits an author when the environment names none.
@@ -272,16 +286,17 @@ func gitIdentityEnv() []string {
 	return env
 }
 
-// gitChange is one attempt's edit of a checkout: it writes files and returns the
-// paths to stage (nil: nothing to commit) and the commit message.
-type gitChange func(ctx context.Context, w *gitWork) (paths []string, message string, err error)
+// gitChange is one attempt's edit of the catalog: it writes files and folders
+// (one level deep) into w.dir and returns the root-level names it changed; a
+// returned name missing from w.dir is deleted. No names: nothing to commit.
+type gitChange func(ctx context.Context, w *gitWork) (names []string, message string, err error)
 
-// update applies change to a cheap checkout, commits and pushes; when the push
-// is rejected because the branch moved, it fetches the new tip, resets onto it
-// and applies change again after a jittered backoff, at most retries times. It
+// update applies change to a cheap view of the branch, commits and pushes; when
+// the push is rejected because the branch moved, it fetches the new tip and
+// applies change again after a jittered backoff, at most retries times. It
 // never forces a push, so nothing another publisher wrote is lost. It returns
 // false when change had nothing to do.
-func (g *gitCatalog) update(ctx context.Context, paths []string, change gitChange) (bool, error) {
+func (g *gitCatalog) update(ctx context.Context, change gitChange) (bool, error) {
 	retries := g.retries()
 	var w *gitWork
 	defer func() {
@@ -292,7 +307,7 @@ func (g *gitCatalog) update(ctx context.Context, paths []string, change gitChang
 	for attempt := 0; ; attempt++ {
 		if w == nil {
 			var err error
-			if w, err = g.checkout(ctx, paths...); err != nil {
+			if w, err = g.checkout(ctx); err != nil {
 				return false, err
 			}
 		}
@@ -322,14 +337,13 @@ func (g *gitCatalog) update(ctx context.Context, paths []string, change gitChang
 	}
 }
 
-// refresh moves the checkout onto the remote branch's current tip.
+// refresh moves the view onto the remote branch's current tip.
 func (w *gitWork) refresh(ctx context.Context) error {
-	ref := "refs/remotes/origin/" + w.branch
-	if _, err := w.repo.Run(ctx, "fetch", "-q", "--depth", "1", "origin", "+refs/heads/"+w.branch+":"+ref); err != nil {
+	ref := "refs/heads/" + w.branch
+	if _, err := w.repo.Run(ctx, "fetch", "-q", "--depth", "1", "origin", "+"+ref+":"+ref); err != nil {
 		return err
 	}
-	_, err := w.repo.Run(ctx, "reset", "-q", "--hard", ref)
-	return err
+	return w.load(ctx)
 }
 
 func (g *gitCatalog) backoff(attempt int) time.Duration {
@@ -346,23 +360,85 @@ func (g *gitCatalog) backoff(attempt int) time.Duration {
 // attempt runs one change-commit-push on w. done means no retry can help
 // (success, nothing to do, or an error that isn't a rejected push).
 func (g *gitCatalog) attempt(ctx context.Context, w *gitWork, change gitChange) (done, changed bool, err error) {
-	paths, msg, err := change(ctx, w)
-	if err != nil || len(paths) == 0 {
+	names, msg, err := change(ctx, w)
+	if err != nil || len(names) == 0 {
 		return true, false, err
 	}
-	if _, err := w.repo.Run(ctx, append([]string{"add", "-A", "--"}, paths...)...); err != nil {
-		return true, false, g.gitExternal("staging the change", err)
-	}
-	if _, err := w.repo.Run(ctx, "commit", "-q", "--no-verify", "-m", msg); err != nil {
+	commit, err := w.commit(ctx, names, msg)
+	if err != nil {
 		return true, false, g.gitExternal("committing", err)
 	}
-	if _, err := w.repo.Run(ctx, "push", "-q", "origin", "HEAD:refs/heads/"+w.branch); err != nil {
+	if _, err := w.repo.Run(ctx, "push", "-q", "origin", commit+":refs/heads/"+w.branch); err != nil {
 		if git.IsPushRejected(err) {
 			return false, false, err
 		}
 		return true, false, g.gitExternal("pushing branch "+w.branch, err)
 	}
 	return true, true, nil
+}
+
+// commit writes the staged names onto the tip's root tree and returns the new
+// commit. Sub-trees and blobs it doesn't touch are referenced, never fetched.
+func (w *gitWork) commit(ctx context.Context, names []string, msg string) (string, error) {
+	root := maps.Clone(w.root)
+	for _, name := range names {
+		p := filepath.Join(w.dir, name)
+		st, err := os.Stat(p)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			delete(root, name)
+		case err != nil:
+			return "", err
+		case st.IsDir():
+			ents, err := os.ReadDir(p)
+			if err != nil {
+				return "", err
+			}
+			var tree strings.Builder
+			for _, e := range ents {
+				oid, err := w.hashFile(ctx, filepath.Join(p, e.Name()))
+				if err != nil {
+					return "", err
+				}
+				fmt.Fprintf(&tree, "100644 blob %s\t%s\x00", oid, e.Name())
+			}
+			oid, err := w.mktree(ctx, tree.String())
+			if err != nil {
+				return "", err
+			}
+			root[name] = "040000 tree " + oid
+		default:
+			oid, err := w.hashFile(ctx, p)
+			if err != nil {
+				return "", err
+			}
+			root[name] = "100644 blob " + oid
+		}
+	}
+	var tree strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(root)) {
+		fmt.Fprintf(&tree, "%s\t%s\x00", root[name], name)
+	}
+	oid, err := w.mktree(ctx, tree.String())
+	if err != nil {
+		return "", err
+	}
+	args := []string{"commit-tree", oid, "-m", msg}
+	if !w.fresh {
+		args = append(args, "-p", "refs/heads/"+w.branch)
+	}
+	out, err := w.repo.Run(ctx, args...)
+	return strings.TrimSpace(out), err
+}
+
+func (w *gitWork) hashFile(ctx context.Context, p string) (string, error) {
+	out, err := w.repo.Run(ctx, "hash-object", "-w", "--no-filters", "--", p)
+	return strings.TrimSpace(out), err
+}
+
+func (w *gitWork) mktree(ctx context.Context, entries string) (string, error) {
+	out, err := w.repo.RunIn(ctx, strings.NewReader(entries), "mktree", "-z", "--missing")
+	return strings.TrimSpace(out), err
 }
 
 // gitMeta is the <chart>-<version>.tgz-meta/main.yaml the catalog's readers use.
@@ -394,8 +470,7 @@ func (g *gitCatalog) Publish(ctx context.Context, pkg *chart.Package) (Result, e
 	}
 	res.Status = Published
 	var note string
-	patterns := []string{"/" + file, "/" + file + ".prov", "/" + file + "-meta/"}
-	changed, err := g.update(ctx, patterns, func(ctx context.Context, w *gitWork) ([]string, string, error) {
+	changed, err := g.update(ctx, func(ctx context.Context, w *gitWork) ([]string, string, error) {
 		note = ""
 		now := g.now()
 		cv, err := indexNewEntry(pkg.Metadata, g.indexURL, pkg.Digest.Encoded(), now)
@@ -417,11 +492,11 @@ func (g *gitCatalog) Publish(ctx context.Context, pkg *chart.Package) (Result, e
 		if err := gitWriteFile(filepath.Join(w.dir, "index.yaml"), idx); err != nil {
 			return nil, "", err
 		}
-		paths := []string{"index.yaml", file, file + "-meta"}
+		names := []string{"index.yaml", file, file + "-meta"}
 		if files.prov != "" {
-			paths = append(paths, file+".prov")
+			names = append(names, file+".prov")
 		}
-		return paths, "Publish " + pkg.Name() + " " + pkg.Version(), nil
+		return names, "Publish " + pkg.Name() + " " + pkg.Version(), nil
 	})
 	if err != nil {
 		return res, err
@@ -602,7 +677,7 @@ func (g *gitCatalog) Fetch(ctx context.Context, name, version, dir string) (stri
 	}
 	file := name + "-" + version + ".tgz"
 	dst := filepath.Join(dir, file)
-	if err := w.repo.RunTo(ctx, dst, "cat-file", "blob", "HEAD:"+file); err != nil {
+	if err := w.repo.RunTo(ctx, dst, "cat-file", "blob", "refs/heads/"+w.branch+":"+file); err != nil {
 		return "", g.gitExternal("reading "+file, err)
 	}
 	if err := checkDigest(dst, want.digest); err != nil {

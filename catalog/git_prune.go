@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strings"
 	"time"
 
 	"helm.sh/helm/v3/pkg/repo"
@@ -52,7 +51,7 @@ func (g *gitCatalog) Prune(ctx context.Context, opts PruneOptions) (PruneResult,
 	if opts.Match == nil {
 		return res, errdef.Usage(errors.New("prune: a --match pattern is required (e.g. '-dev\\.'), so that releases are never pruned by accident"))
 	}
-	_, err := g.update(ctx, nil, func(ctx context.Context, w *gitWork) ([]string, string, error) {
+	_, err := g.update(ctx, func(ctx context.Context, w *gitWork) ([]string, string, error) {
 		res.Removed = nil
 		p := filepath.Join(w.dir, "index.yaml")
 		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
@@ -87,26 +86,18 @@ func (g *gitCatalog) Prune(ctx context.Context, opts PruneOptions) (PruneResult,
 		if opts.DryRun || len(res.Removed) == 0 {
 			return nil, "", nil
 		}
-		// Drop the files from the index of the commit (they are not checked out).
-		var paths []string
+		// The archives, provenance files and -meta/ folders go (names missing
+		// from the staging directory are deleted from the tree).
+		names := []string{"index.yaml"}
 		for _, f := range files {
-			paths = append(paths, f, f+".prov", f+"-meta/")
-		}
-		out, err := w.repo.Run(ctx, append([]string{"ls-files", "-z", "--"}, paths...)...)
-		if err != nil {
-			return nil, "", g.gitExternal("listing the files to prune", err)
-		}
-		if tracked := strings.Split(strings.TrimSuffix(out, "\x00"), "\x00"); out != "" {
-			if _, err := w.repo.Run(ctx, append([]string{"update-index", "--force-remove", "--"}, tracked...)...); err != nil {
-				return nil, "", g.gitExternal("removing the pruned files", err)
-			}
+			names = append(names, f, f+".prov", f+"-meta")
 		}
 		idx.Generated = g.now()
 		idx.SortEntries()
 		if err := idx.WriteFile(p, 0o644); err != nil {
 			return nil, "", fmt.Errorf("writing index.yaml: %w", err)
 		}
-		return []string{"index.yaml"}, fmt.Sprintf("Prune %d versions matching %s older than %s", len(res.Removed), opts.Match, opts.OlderThan), nil
+		return names, fmt.Sprintf("Prune %d versions matching %s older than %s", len(res.Removed), opts.Match, opts.OlderThan), nil
 	})
 	return res, err
 }

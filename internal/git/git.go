@@ -64,6 +64,13 @@ func (r *Repo) Run(ctx context.Context, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// RunIn runs git with stdin as its standard input and returns its standard output.
+func (r *Repo) RunIn(ctx context.Context, stdin io.Reader, args ...string) (string, error) {
+	var out bytes.Buffer
+	err := r.runIO(ctx, stdin, &out, args...)
+	return out.String(), err
+}
+
 // RunTo runs git and writes its standard output to path (for blobs).
 func (r *Repo) RunTo(ctx context.Context, path string, args ...string) error {
 	f, err := os.Create(path)
@@ -79,6 +86,10 @@ func (r *Repo) RunTo(ctx context.Context, path string, args ...string) error {
 }
 
 func (r *Repo) runW(ctx context.Context, stdout io.Writer, args ...string) error {
+	return r.runIO(ctx, nil, stdout, args...)
+}
+
+func (r *Repo) runIO(ctx context.Context, stdin io.Reader, stdout io.Writer, args ...string) error {
 	log := logging.OrDiscard(r.Logger)
 	full := append(r.authArgs(), args...)
 	cmd := exec.CommandContext(ctx, "git", full...)
@@ -86,6 +97,7 @@ func (r *Repo) runW(ctx context.Context, stdout io.Writer, args ...string) error
 	cmd.Env = append(append(os.Environ(), r.Env...), r.authEnv()...)
 	cmd.Env = append(cmd.Env, "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS=", "LC_ALL=C")
 	var stderr bytes.Buffer
+	cmd.Stdin = stdin
 	cmd.Stdout = stdout
 	cmd.Stderr = &stderr
 	shown := r.redactArgs(args)
