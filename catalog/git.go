@@ -239,8 +239,19 @@ func (g *gitCatalog) checkout(ctx context.Context) (*gitWork, error) {
 		ok = true
 		return w, nil
 	}
-	if _, err := outer.Run(ctx, "clone", "-q", "--bare", "--filter=tree:1", "--depth", "1",
-		"--single-branch", "--branch", w.branch, g.remote, gitDir); err != nil {
+	// tree:1 brings the root tree only; a server that allows partial clones but
+	// not that filter still serves blob:none (all trees, no blobs).
+	for _, filter := range []string{"tree:1", "blob:none"} {
+		_, err = outer.Run(ctx, "clone", "-q", "--bare", "--filter="+filter, "--depth", "1",
+			"--single-branch", "--branch", w.branch, g.remote, gitDir)
+		var ge *git.Error
+		if err == nil || !errors.As(err, &ge) || !strings.Contains(ge.Stderr, "filter") {
+			break
+		}
+		os.RemoveAll(gitDir)
+		g.log.Debug("the remote refuses a filter; trying another", "filter", filter)
+	}
+	if err != nil {
 		return nil, g.gitExternal("cloning branch "+w.branch, err)
 	}
 	if err := w.load(ctx); err != nil {

@@ -375,3 +375,18 @@ func (h countHandler) Handle(_ context.Context, r slog.Record) error {
 }
 func (h countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h countHandler) WithGroup(string) slog.Handler      { return h }
+
+// A server that serves partial clones but refuses tree filters still works.
+func TestGitPublishServerRefusesTreeFilter(t *testing.T) {
+	bare := filepath.Join(t.TempDir(), "catalog.git")
+	bareCatalog(t, bare, map[string]string{"index.yaml": emptyIndex(t), "a-1.0.0.tgz": "x"})
+	gittest.Git(t, bare, "config", "uploadpackfilter.tree.allow", "false")
+	c, err := Open("git+file://"+bare, testGitOptions())
+	require.NoError(t, err)
+	res, err := c.Publish(context.Background(), testPackage(t, t.TempDir(), "hello", "1.0.0"))
+	require.NoError(t, err)
+	assert.Equal(t, Published, res.Status)
+	tree := gittest.Git(t, bare, "ls-tree", "--name-only", "main")
+	assert.Contains(t, tree, "a-1.0.0.tgz\n")
+	assert.Contains(t, tree, "hello-1.0.0.tgz\n")
+}

@@ -250,6 +250,21 @@ func BenchmarkGitPublishCatalogSize(b *testing.B) {
 					b.Fatal(err, res.Status)
 				}
 			}
+			b.StopTimer()
+			// What a publish downloads: the size of the clone it works in.
+			w, err := c.(*gitCatalog).checkout(context.Background())
+			require.NoError(b, err)
+			defer w.close()
+			var size int64
+			require.NoError(b, filepath.WalkDir(filepath.Join(w.repo.Dir, "objects"), func(_ string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					if info, err := d.Info(); err == nil {
+						size += info.Size()
+					}
+				}
+				return err
+			}))
+			b.ReportMetric(float64(size)/1024, "clone-KB")
 		})
 	}
 }
