@@ -1,0 +1,68 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/internal/errdef"
+)
+
+// Environment variables that carry git credentials. They are read from the
+// environment only, never from flags, so secrets stay off command lines.
+const (
+	envGitToken     = "CHARTSHIP_GIT_TOKEN" // wins over GITHUB_TOKEN
+	envGitHubToken  = "GITHUB_TOKEN"
+	envSSHKeyBase64 = "CHARTSHIP_SSH_KEY_BASE64" // a private key, base64 (as CircleCI stores it)
+)
+
+// gitFlags are the flags of commands that write to git-hosted catalogs.
+func gitFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "index-url", Usage: "public base URL of a git catalog, where index entries point (default https://ORG.github.io/REPO/ for github.com)"},
+		&cli.StringFlag{Name: "branch", Usage: "branch of a git catalog (default: the remote's default branch)"},
+		&cli.StringFlag{Name: "ssh-key", Usage: "SSH private key file for git+ssh:// catalogs (or the key base64-encoded in $" + envSSHKeyBase64 + ")", TakesFile: true},
+		&cli.StringFlag{Name: "git-username", Usage: "user name for HTTPS git catalogs (default x-access-token); the token comes from $" + envGitToken + " or $" + envGitHubToken},
+		&cli.IntFlag{Name: "retries", Value: 10, Usage: "how often to retry a push the git remote rejected because other publishers moved the branch"},
+	}
+}
+
+// gitOptions reads the git catalog flags and credentials of cmd.
+func gitOptions(cmd *cli.Command) (catalog.GitOptions, error) {
+	o := catalog.GitOptions{
+		IndexURL:   cmd.String("index-url"),
+		Branch:     cmd.String("branch"),
+		SSHKeyFile: cmd.String("ssh-key"),
+		Username:   cmd.String("git-username"),
+		Retries:    int(cmd.Int("retries")),
+	}
+	if o.Retries < 0 {
+		return o, errdef.Usage(fmt.Errorf("--retries %d: give 0 or more", o.Retries))
+	}
+	if o.Retries == 0 {
+		o.Retries = -1 // the library reads 0 as its default; the user means none
+	}
+	o.Token = os.Getenv(envGitToken)
+	if o.Token == "" {
+		o.Token = os.Getenv(envGitHubToken)
+	}
+	if o.SSHKeyFile != "" {
+		if _, err := os.Stat(o.SSHKeyFile); err != nil {
+			return o, errdef.Usage(fmt.Errorf("--ssh-key: %w", err))
+		}
+	}
+	if b64 := os.Getenv(envSSHKeyBase64); b64 != "" {
+		if o.SSHKeyFile != "" {
+			return o, errdef.Usage(errors.New("both --ssh-key and $" + envSSHKeyBase64 + " are set: use one"))
+		}
+		key, err := catalog.DecodeSSHKey(b64)
+		if err != nil {
+			return o, fmt.Errorf("$%s: %w", envSSHKeyBase64, err)
+		}
+		o.SSHKey = key
+	}
+	return o, nil
+}
