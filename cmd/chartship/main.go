@@ -143,6 +143,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			publishCommand(),
 			upgradeTestCommand(),
 			releaseCommand(),
+			demoCommand(),
 			bumpCommand(),
 			notifyCommand(),
 			catalogCommand(),
