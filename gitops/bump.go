@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-github/v93/github"
 
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/logging"
 )
 
 // BumpOptions say how a plan is applied to a repository.
@@ -91,10 +92,7 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := logging.OrDiscard(opts.Logger)
 	opts.Plan.Logger = log
 	if opts.Author.Name == "" {
 		opts.Author = DefaultAuthor

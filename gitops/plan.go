@@ -16,6 +16,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/logging"
 )
 
 // Request says which chart was released and how references may move.
@@ -137,10 +138,7 @@ func PlanDir(ctx context.Context, dir string, req Request, opts Options) (*Plan,
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := logging.OrDiscard(opts.Logger)
 	scans, err := scanTree(ctx, dir, opts.Workers)
 	if err != nil {
 		return nil, errdef.Usage(err)

@@ -11,6 +11,8 @@ import (
 
 	"sigs.k8s.io/kind/pkg/cluster"
 	kindlog "sigs.k8s.io/kind/pkg/log"
+
+	"github.com/chartship/chartship/internal/logging"
 )
 
 // KindOptions configures KindCluster.
@@ -28,7 +30,7 @@ type KindOptions struct {
 // KindCluster creates (or reuses) a kind cluster through the kind library. Without a
 // container engine it fails at once, pointing at --cluster kubeconfig.
 func KindCluster(ctx context.Context, opts KindOptions) (*Cluster, error) {
-	log := loggerOrDiscard(opts.Logger)
+	log := logging.OrDiscard(opts.Logger)
 	if opts.Name == "" {
 		opts.Name = "chartship"
 	}

@@ -18,6 +18,7 @@ import (
 	"helm.sh/helm/v3/pkg/repo"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/internal/testcluster"
 	"github.com/chartship/chartship/upgradetest"
 )
 
@@ -26,7 +27,7 @@ import (
 var testCluster *upgradetest.Cluster
 
 func TestMain(m *testing.M) {
-	if kc := os.Getenv("CHARTSHIP_TEST_KUBECONFIG"); kc != "" {
+	if kc := os.Getenv(testcluster.EnvKubeconfig); kc != "" {
 		c, err := upgradetest.KubeconfigCluster(kc, "")
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "CHARTSHIP_TEST_KUBECONFIG=%s: %v\n", kc, err)
@@ -40,16 +41,8 @@ func TestMain(m *testing.M) {
 // needCluster skips outside CI when no test cluster is configured; in CI it fails.
 func needCluster(t testing.TB) *upgradetest.Cluster {
 	t.Helper()
-	if testCluster != nil {
-		return testCluster
-	}
-	msg := "no test cluster: CHARTSHIP_TEST_KUBECONFIG is not set; `make test` starts one, or run " +
-		"`export CHARTSHIP_TEST_KUBECONFIG=$(scripts/testcluster up /tmp/chartship-tc | tail -n1)`"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return nil
+	testcluster.Kubeconfig(t)
+	return testCluster
 }
 
 func testdata(t testing.TB, elem ...string) string {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/logging"
 )
 
 // Breaking says what to do with an upgrade that crosses a major version.
@@ -72,7 +73,7 @@ var ErrFailed = errors.New("upgrade test failed")
 // unreachable catalog or cluster errdef.ErrExternal.
 func Run(ctx context.Context, c *Cluster, opts Options) (*Report, error) {
 	start := time.Now()
-	log := loggerOrDiscard(opts.Logger)
+	log := logging.OrDiscard(opts.Logger)
 	if opts.Chart == nil || opts.Chart.Metadata == nil {
 		return nil, errdef.Usage(errors.New("no chart to test"))
 	}
@@ -277,11 +278,4 @@ func fromValues(from *chart.Chart, vs valueSet) (map[string]any, error) {
 func valuesName(base string) string {
 	base = strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
 	return strings.TrimSuffix(base, "-values")
-}
-
-func loggerOrDiscard(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return l
 }

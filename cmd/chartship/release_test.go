@@ -15,21 +15,8 @@ import (
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/internal/gittest"
 	"github.com/chartship/chartship/internal/registrytest"
+	"github.com/chartship/chartship/internal/testcluster"
 )
-
-// testKubeconfig returns the test cluster's kubeconfig; the test skips without
-// one, except in CI where `make test` always starts it.
-func testKubeconfig(t *testing.T) string {
-	t.Helper()
-	kc := os.Getenv("CHARTSHIP_TEST_KUBECONFIG")
-	if kc == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CHARTSHIP_TEST_KUBECONFIG is not set; `make test` starts the local test cluster")
-		}
-		t.Skip("no test cluster: set CHARTSHIP_TEST_KUBECONFIG or run make test")
-	}
-	return kc
-}
 
 const gitopsApp = `apiVersion: image.toolkit.fluxcd.io/v1beta2
 kind: ImagePolicy
@@ -55,7 +42,7 @@ spec:
 // git catalog, bump a GitOps repository. Then a dev build goes to the test
 // catalog only, and a release that breaks the upgrade is never published.
 func TestReleaseEndToEnd(t *testing.T) {
-	kc := testKubeconfig(t)
+	kc := testcluster.Kubeconfig(t)
 	ociClearEnv(t)
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(t.TempDir(), "config.json"))

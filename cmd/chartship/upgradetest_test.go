@@ -17,6 +17,7 @@ import (
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/registrytest"
+	"github.com/chartship/chartship/internal/testcluster"
 )
 
 func upgradeTestdata(elem ...string) string {
@@ -45,13 +46,7 @@ func TestUpgradeTestCommandUsage(t *testing.T) {
 // TestUpgradeTestCommand runs the command against the test cluster: a clean upgrade exits 0
 // and writes the JSON report, the JUnit file and the result document; a breaking one exits 2.
 func TestUpgradeTestCommand(t *testing.T) {
-	kc := os.Getenv("CHARTSHIP_TEST_KUBECONFIG")
-	if kc == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CHARTSHIP_TEST_KUBECONFIG is not set; `make test` starts the local test cluster")
-		}
-		t.Skip("no test cluster: set CHARTSHIP_TEST_KUBECONFIG or run make test")
-	}
+	kc := testcluster.Kubeconfig(t)
 	dir := t.TempDir()
 	junit, result := filepath.Join(dir, "junit.xml"), filepath.Join(dir, "result.json")
 	var stdout, stderr bytes.Buffer

@@ -10,17 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"helm.sh/helm/v3/pkg/repo"
 
+	"github.com/chartship/chartship/internal/testcluster"
 	"github.com/chartship/chartship/upgradetest"
 )
 
 func TestDemoReleasesTwiceThroughEveryStage(t *testing.T) {
-	kc := os.Getenv("CHARTSHIP_TEST_KUBECONFIG")
-	if kc == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CHARTSHIP_TEST_KUBECONFIG is not set; `make test` starts the local test cluster")
-		}
-		t.Skip("no test cluster: set CHARTSHIP_TEST_KUBECONFIG or run make test")
-	}
+	kc := testcluster.Kubeconfig(t)
 	cluster, err := upgradetest.KubeconfigCluster(kc, "")
 	require.NoError(t, err)
 	work := filepath.Join(t.TempDir(), "demo")
