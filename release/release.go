@@ -34,7 +34,8 @@ const (
 )
 
 // Options configure a release, one group per stage. A nil Test or Bump skips
-// that stage; Publish with no targets skips publishing (and so bumping).
+// that stage; no publish targets for the version's kind skips publishing (and so
+// bumping).
 type Options struct {
 	Package chart.BuildOptions
 	Test    *TestOptions
@@ -51,9 +52,12 @@ type TestOptions struct {
 	Upgrade upgradetest.Options
 }
 
-// PublishOptions configure the publish stage.
+// PublishOptions configure the publish stage: releases go to the release
+// catalogs, pre-releases (dev builds) to the test catalogs. Give the same targets
+// to both to publish anything anywhere.
 type PublishOptions struct {
-	Targets []publish.Target
+	Release []publish.Target
+	Test    []publish.Target
 }
 
 // BumpOptions configure the GitOps bump stage.
@@ -62,7 +66,8 @@ type BumpOptions struct {
 	// Request carries the policy and filters; Chart and Version are set by Run.
 	Request gitops.Request
 	// Versions, when set, lists what the catalog offers, so that each policy picks
-	// the highest version it allows, as Flux would.
+	// the highest version it allows, as Flux would (e.g. the OCI registry Flux
+	// watches).
 	Versions catalog.Lister
 	Apply    gitops.BumpOptions
 }
@@ -139,11 +144,15 @@ func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
 	}
 
 	// 3. Publish.
-	if len(opts.Publish.Targets) == 0 {
+	targets := opts.Publish.Release
+	if res.Prerelease {
+		targets = opts.Publish.Test
+	}
+	if len(targets) == 0 {
 		res.Skipped = append(res.Skipped, StagePublish, StageBump)
 		return res, nil
 	}
-	published, err := publish.Run(ctx, pkg, opts.Publish.Targets, publish.Options{Logger: log})
+	published, err := publish.Run(ctx, pkg, targets, publish.Options{Logger: log})
 	for _, r := range published {
 		if r.Status != "" {
 			res.Published = append(res.Published, r)

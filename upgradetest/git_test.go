@@ -1,7 +1,6 @@
 package upgradetest_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,47 +10,10 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/repo"
 
+	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/internal/gittest"
 	"github.com/chartship/chartship/upgradetest"
 )
-
-// gitCatalog reads a git-hosted helm catalog (index.yaml + .tgz on branch main, as GitHub
-// Pages serves it) from a clone. It stands in for catalog.Open("git+https://…") in these
-// tests until package catalog's git half lands; both satisfy upgradetest.Catalog.
-type gitCatalog struct{ clone string }
-
-func (g *gitCatalog) index() (*repo.IndexFile, error) {
-	return repo.LoadIndexFile(filepath.Join(g.clone, "index.yaml"))
-}
-
-func (g *gitCatalog) Versions(_ context.Context, chart string) ([]string, error) {
-	idx, err := g.index()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, cv := range idx.Entries[chart] {
-		out = append(out, cv.Version)
-	}
-	return out, nil
-}
-
-func (g *gitCatalog) Fetch(_ context.Context, chart, version, dir string) (string, error) {
-	idx, err := g.index()
-	if err != nil {
-		return "", err
-	}
-	cv, err := idx.Get(chart, version)
-	if err != nil {
-		return "", err
-	}
-	data, err := os.ReadFile(filepath.Join(g.clone, filepath.Base(cv.URLs[0])))
-	if err != nil {
-		return "", err
-	}
-	p := filepath.Join(dir, chart+"-"+version+".tgz")
-	return p, os.WriteFile(p, data, 0o644)
-}
 
 // TestFromVersionFromGitCatalog: released versions come from a git catalog served by real
 // `git http-backend`, cloned over smart HTTP.
@@ -77,10 +39,10 @@ func TestFromVersionFromGitCatalog(t *testing.T) {
 	}
 	gittest.Seed(t, srv.Dir("catalog.git"), files, "publish hello 1.0.0 and 1.1.0")
 
-	clone := filepath.Join(t.TempDir(), "catalog")
-	gittest.Git(t, "", "clone", "--depth", "1", url, clone)
+	cat, err := catalog.Open("git+"+url, catalog.Options{})
+	require.NoError(t, err)
 
-	rep, err := runUpgrade(t, upgradetest.Options{Chart: loadChart(t, "hello-2.0.0"), Catalog: &gitCatalog{clone: clone},
+	rep, err := runUpgrade(t, upgradetest.Options{Chart: loadChart(t, "hello-2.0.0"), Catalog: cat,
 		From: "N-1,1.0.0", SkipTests: true})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"1.0.0", "1.1.0"}, rep.From)

@@ -17,6 +17,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/repo"
 
+	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/upgradetest"
 )
 
@@ -74,7 +75,7 @@ func loadChart(t testing.TB, name string) *chart.Chart {
 
 // helmRepo serves a real helm repository (index.yaml + .tgz packaged from testdata) over
 // HTTP, plus extra index entries without packages.
-func helmRepo(t testing.TB, charts []string, extraVersions ...string) *upgradetest.HelmRepo {
+func helmRepo(t testing.TB, charts []string, extraVersions ...string) catalog.Catalog {
 	t.Helper()
 	dir := t.TempDir()
 	for _, name := range charts {
@@ -90,7 +91,9 @@ func helmRepo(t testing.TB, charts []string, extraVersions ...string) *upgradete
 	}
 	idx.SortEntries()
 	require.NoError(t, idx.WriteFile(filepath.Join(dir, "index.yaml"), 0o644))
-	return &upgradetest.HelmRepo{URL: srv.URL + "/", Client: srv.Client()}
+	c, err := catalog.Open(srv.URL+"/", catalog.Options{})
+	require.NoError(t, err)
+	return c
 }
 
 // validateJUnit checks a JUnit file against testdata/upgradetest/junit.xsd (the Ant/Jenkins

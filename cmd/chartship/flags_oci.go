@@ -39,7 +39,7 @@ func ociFlags() []cli.Flag {
 		&cli.StringFlag{Name: "azure-auth", Category: ociFlagCategory, Value: "auto",
 			Usage: "Azure AD sign-in for ACR: auto (*.azurecr.io: environment, then workload identity, then managed identity), environment, workload-identity, managed-identity or off"},
 		&cli.StringFlag{Name: "azure-token", Category: ociFlagCategory,
-			Usage: "an Azure AD access token to exchange for ACR access (e.g. from `az account get-access-token`); wins over --azure-auth"},
+			Usage: "an Azure AD access token to exchange for ACR access (e.g. from az account get-access-token); wins over --azure-auth"},
 		&cli.StringFlag{Name: "azure-tenant-id", Category: ociFlagCategory, Sources: cli.EnvVars("AZURE_TENANT_ID"),
 			Usage: "Azure AD tenant for the ACR token exchange"},
 		&cli.StringFlag{Name: "azure-client-id", Category: ociFlagCategory,

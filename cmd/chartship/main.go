@@ -49,7 +49,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	code := exitCode(err)
-	if st := state(root); st != nil && st.output == "json" {
+	// JSON on stdout is one document: the command's result when it printed one
+	// (the error is then on stderr and in the exit code), else the error.
+	if st := state(root); st != nil && st.output == "json" && !st.rendered {
 		_ = json.NewEncoder(stdout).Encode(map[string]any{"error": err.Error(), "exitCode": code})
 	}
 	fmt.Fprintf(stderr, "Error: %v\n", err)
@@ -76,6 +78,7 @@ func exitCode(err error) int {
 type appState struct {
 	stdout, stderr io.Writer
 	output         string // text or json
+	rendered       bool   // a result was printed
 	log            *slog.Logger
 }
 
@@ -93,6 +96,7 @@ func logger(cmd *cli.Command) *slog.Logger { return state(cmd).log }
 // the text function.
 func render(cmd *cli.Command, v any, text func(w io.Writer)) error {
 	st := state(cmd)
+	st.rendered = true
 	if st.output == "json" {
 		enc := json.NewEncoder(st.stdout)
 		enc.SetIndent("", "  ")
@@ -138,6 +142,8 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			packageCommand(),
 			publishCommand(),
 			upgradeTestCommand(),
+			releaseCommand(),
+			demoCommand(),
 			bumpCommand(),
 			notifyCommand(),
 			catalogCommand(),

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -159,7 +158,7 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 		if err != nil {
 			return err
 		}
-		if opts.Catalog, err = openUpgradeCatalog(ref, catalog.Options{Logger: logger(cmd), OCI: oci}); err != nil {
+		if opts.Catalog, err = catalog.Open(ref, catalog.Options{Logger: logger(cmd), OCI: oci}); err != nil {
 			return err
 		}
 	}
@@ -180,15 +179,6 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	return runErr
-}
-
-// openUpgradeCatalog opens where released versions live. Helm repositories over HTTP(S) are
-// read by upgradetest.HelmRepo until package catalog serves them.
-func openUpgradeCatalog(ref string, opts catalog.Options) (upgradetest.Catalog, error) {
-	if strings.HasPrefix(ref, "https://") || strings.HasPrefix(ref, "http://") {
-		return &upgradetest.HelmRepo{URL: ref}, nil
-	}
-	return catalog.Open(ref, opts)
 }
 
 func writeFile(path string, write func(io.Writer) error) error {

@@ -35,14 +35,13 @@ import (
 	"testing"
 
 	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry/handlers"
-	"github.com/sirupsen/logrus"
 	"golang.org/x/crypto/bcrypt"
 
-	// Registered by import: the auth backends and the storage driver used here.
+	"github.com/chartship/chartship/internal/localregistry"
+
+	// Registered by import: the auth backends used here.
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
 	_ "github.com/distribution/distribution/v3/registry/auth/token"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 )
 
 // Registry is a running in-process registry. Its fields are read-only.
@@ -116,8 +115,6 @@ func WithHtpasswd(username, password string) Option {
 // must follow the Link header for the rest.
 func WithMaxTags(n int) Option { return func(c *config) { c.maxTags = n } }
 
-var quietOnce sync.Once
-
 // New starts a registry for the duration of the test.
 func New(t testing.TB, opts ...Option) *Registry {
 	t.Helper()
@@ -125,7 +122,6 @@ func New(t testing.TB, opts ...Option) *Registry {
 	for _, o := range opts {
 		o(&c)
 	}
-	quietOnce.Do(func() { logrus.SetOutput(io.Discard); logrus.SetLevel(logrus.ErrorLevel) })
 
 	r := &Registry{PlainHTTP: !c.tls, Username: c.username, Password: c.pass}
 	mux := http.NewServeMux()
@@ -134,19 +130,7 @@ func New(t testing.TB, opts ...Option) *Registry {
 	r.Host = r.srv.Listener.Addr().String()
 	dir := t.TempDir()
 
-	cfg := &configuration.Configuration{
-		Storage: configuration.Storage{
-			"inmemory": configuration.Parameters{},
-			"delete":   configuration.Parameters{"enabled": true},
-			"maintenance": configuration.Parameters{"uploadpurging": map[any]any{
-				"enabled": false,
-			}},
-		},
-		Tags: configuration.Tags{MaxTags: c.maxTags},
-	}
-	cfg.HTTP.Secret = "registrytest-upload-state-secret"
-	cfg.Log.AccessLog.Disabled = true
-	cfg.Log.Level = "error"
+	lr := localregistry.Options{MaxTags: c.maxTags}
 
 	switch {
 	case c.acr != nil:
@@ -158,7 +142,7 @@ func New(t testing.TB, opts ...Option) *Registry {
 		}
 		r.ACR = acr
 		r.Username, r.Password = c.acr.AdminUsername, c.acr.AdminPassword
-		cfg.Auth = configuration.Auth{"token": configuration.Parameters{
+		lr.Auth = configuration.Auth{"token": configuration.Parameters{
 			"realm":   "https://" + r.Host + "/oauth2/token",
 			"service": r.Host,
 			"issuer":  acrIssuer,
@@ -174,11 +158,11 @@ func New(t testing.TB, opts ...Option) *Registry {
 		if err := os.WriteFile(file, []byte(c.username+":"+string(hash)+"\n"), 0o600); err != nil {
 			t.Fatalf("registrytest: %v", err)
 		}
-		cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "registrytest", "path": file}}
+		lr.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "registrytest", "path": file}}
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	app := handlers.NewApp(ctx, cfg)
+	app := localregistry.Handler(ctx, lr)
 	mux.Handle("/v2/", app)
 	mux.Handle("/v2", app)
 

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"github.com/urfave/cli/v3"
+
+	"github.com/chartship/chartship/catalog"
+)
+
+// defaultRetries bounds both kinds of retry a publish makes: registry requests
+// that failed transiently, and git pushes rejected because other publishers moved
+// the catalog's branch (with 8 publishers at once, 8 rounds always suffice).
+const defaultRetries = 8
+
+// catalogFlags are the flags of commands that write to catalogs of any kind: the
+// OCI and git flags, with one --retries shared by both.
+func catalogFlags() []cli.Flag {
+	out := []cli.Flag{
+		&cli.IntFlag{Name: "retries", Value: defaultRetries,
+			Usage: "retries of a registry request that failed with 5xx, 429, 408 or a dropped connection, and of a git push rejected because the catalog moved (0: never retry)"},
+	}
+	for _, f := range concatFlags(ociFlags(), gitFlags()) {
+		if f.Names()[0] != "retries" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// catalogOptions reads the catalog flags of cmd.
+func catalogOptions(cmd *cli.Command) (catalog.Options, error) {
+	oci, err := ociOptions(cmd)
+	if err != nil {
+		return catalog.Options{}, err
+	}
+	git, err := gitOptions(cmd)
+	if err != nil {
+		return catalog.Options{}, err
+	}
+	return catalog.Options{Logger: logger(cmd), OCI: oci, Git: git}, nil
+}

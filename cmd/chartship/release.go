@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/gitops"
+	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/publish"
+	"github.com/chartship/chartship/release"
+)
+
+func releaseCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "release",
+		Usage:     "package, upgrade-test, publish and bump in one run",
+		ArgsUsage: "[CHART_DIR]",
+		Description: `Runs the whole release of the chart in CHART_DIR (default: the current
+directory, or the single chart under helm/):
+
+  1. package it (version from the git tag, or a dev pre-release);
+  2. upgrade-test it in a cluster from the newest released version
+     (--skip-upgrade-test to skip);
+  3. publish it to every catalog: --to, or else from .chartship.yaml the release
+     catalogs for a tag and the test catalogs for a dev build;
+  4. bump the GitOps repositories given with --bump-repo (releases only).
+
+Each stage runs only when the one before succeeded: a chart that breaks its
+upgrade is never published. Running a release again is safe.
+
+Example (CircleCI, on a tag):
+  chartship release --to release --cluster kind --junit /tmp/results/junit.xml \
+    --bump-repo git+https://github.com/ORG/gitops.git --bump-pr`,
+		Flags: concatFlags(
+			packageFlags(),
+			[]cli.Flag{
+				&cli.StringSliceFlag{Name: "to", Category: "publish", Usage: "catalog to publish to (repeatable): a URL or a name from .chartship.yaml (default: its release catalogs for a release, test catalogs for a dev build)"},
+				&cli.StringFlag{Name: "config-dir", Category: "publish", Usage: "directory holding .chartship.yaml (default: CHART_DIR's git work tree, else CHART_DIR)"},
+				&cli.StringFlag{Name: "catalog-branch", Category: "publish", Usage: "branch of git catalogs (default: the remote's default branch)"},
+			},
+			releaseCatalogFlags(),
+			[]cli.Flag{
+				&cli.BoolFlag{Name: "skip-upgrade-test", Category: "upgrade test", Usage: "publish without the upgrade test"},
+				&cli.StringFlag{Name: "from-catalog", Category: "upgrade test", Usage: "catalog the from-version comes from (default: the first release catalog, else the first --to)"},
+			},
+			categorize("upgrade test", clusterFlags()),
+			categorize("upgrade test", scenarioFlags()),
+			[]cli.Flag{
+				&cli.StringSliceFlag{Name: "bump-repo", Category: "bump", Usage: "GitOps repository to bump after a release (repeatable): local path or git+https://…"},
+				&cli.BoolFlag{Name: "bump-pr", Category: "bump", Usage: "open (or update) a GitHub pull request for each bump"},
+				&cli.StringFlag{Name: "bump-push-to", Category: "bump", Usage: "push bumps straight onto this branch (Flux's own mode) instead of a bump branch"},
+				&cli.StringFlag{Name: "bump-branch", Category: "bump", Usage: "branch to commit bumps on (default chartship/bump-<chart>-<version>)"},
+				&cli.StringFlag{Name: "bump-policy", Category: "bump", Value: gitops.PolicySameMajor, Usage: "rule for references without an ImagePolicy: same-major, same-minor, latest, none, or a semver range"},
+				&cli.StringFlag{Name: "bump-message", Category: "bump", Usage: "commit message template over .Chart .Version .Changes"},
+				&cli.StringFlag{Name: "github-token", Category: "bump", Usage: "GitHub token for --bump-pr", Sources: cli.EnvVars("GITHUB_TOKEN")},
+				&cli.StringFlag{Name: "github-api", Category: "bump", Usage: "GitHub API base URL (GitHub Enterprise: https://HOST/api/v3/)", Sources: cli.EnvVars("GITHUB_API_URL")},
+			},
+		),
+		Action: runRelease,
+	}
+}
+
+// releaseCatalogFlags are the catalog flags without the ones the package flags
+// already have (--plain-http means the same for both) or name otherwise
+// (--branch is the dev-version branch; git catalogs use --catalog-branch).
+func releaseCatalogFlags() []cli.Flag {
+	var out []cli.Flag
+	for _, f := range catalogFlags() {
+		switch f.Names()[0] {
+		case "plain-http", "branch":
+		default:
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func categorize(category string, flags []cli.Flag) []cli.Flag {
+	for _, f := range flags {
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			f.Category = category
+		case *cli.BoolFlag:
+			f.Category = category
+		case *cli.IntFlag:
+			f.Category = category
+		case *cli.DurationFlag:
+			f.Category = category
+		case *cli.StringSliceFlag:
+			f.Category = category
+		}
+	}
+	return flags
+}
+
+func runRelease(ctx context.Context, cmd *cli.Command) error {
+	if cmd.Args().Len() > 1 {
+		return errdef.Usage(fmt.Errorf("release takes one chart directory, got %d arguments", cmd.Args().Len()))
+	}
+	dir := cmd.Args().First()
+	if dir == "" {
+		dir = "."
+	}
+	log := logger(cmd)
+	build, err := packageOptions(cmd)
+	if err != nil {
+		return err
+	}
+	copts, err := catalogOptions(cmd)
+	if err != nil {
+		return err
+	}
+	copts.Git.Branch = cmd.String("catalog-branch")
+	var cfg *catalog.Config
+	if d := cmd.String("config-dir"); d != "" {
+		cfg, err = catalog.LoadConfig(d)
+	} else {
+		cfg, err = catalog.FindConfig(dir)
+	}
+	if err != nil {
+		return err
+	}
+	opts := release.Options{Package: build, Logger: log}
+	var firstOCI catalog.Catalog
+	open := func(refs []string) ([]publish.Target, error) {
+		var out []publish.Target
+		for _, ref := range refs {
+			c, err := cfg.Open(ref, copts)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+			if n, _ := cfg.Resolve(ref); firstOCI == nil && n.OCI != "" {
+				firstOCI = c
+			}
+		}
+		return out, nil
+	}
+	if to := cmd.StringSlice("to"); len(to) > 0 {
+		if opts.Publish.Release, err = open(to); err != nil {
+			return err
+		}
+		opts.Publish.Test = opts.Publish.Release
+	} else {
+		if opts.Publish.Release, err = open(names(cfg.Select(false))); err != nil {
+			return err
+		}
+		if opts.Publish.Test, err = open(names(cfg.Select(true))); err != nil {
+			return err
+		}
+		if len(opts.Publish.Release)+len(opts.Publish.Test) == 0 {
+			return errdef.Usage(fmt.Errorf("nowhere to publish: give --to oci://… or git+https://…, or name catalogs in %s", catalog.ConfigFile))
+		}
+	}
+
+	if !cmd.Bool("skip-upgrade-test") {
+		t, err := scenarioOptions(cmd)
+		if err != nil {
+			return err
+		}
+		if t.FromFile == "" {
+			if t.Catalog, err = fromCatalog(cmd, cfg, cmd.StringSlice("to"), copts); err != nil {
+				return err
+			}
+		}
+		cluster, err := openCluster(ctx, cmd)
+		if err != nil {
+			return err
+		}
+		defer closeCluster(ctx, cmd, cluster)
+		opts.Test = &release.TestOptions{Cluster: cluster, Upgrade: t}
+	}
+
+	if repos := splitList(cmd.StringSlice("bump-repo")); len(repos) > 0 {
+		if cmd.Bool("bump-pr") && cmd.String("bump-push-to") != "" {
+			return errdef.Usage(errors.New("--bump-pr and --bump-push-to exclude each other"))
+		}
+		b := &release.BumpOptions{
+			Repos:   repos,
+			Request: gitops.Request{Policy: cmd.String("bump-policy")},
+			Apply: gitops.BumpOptions{
+				Branch:  cmd.String("bump-branch"),
+				PushTo:  cmd.String("bump-push-to"),
+				PR:      cmd.Bool("bump-pr"),
+				Message: cmd.String("bump-message"),
+				GitHub:  gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api")},
+			},
+		}
+		if token := firstNonEmpty(copts.Git.Token, cmd.String("github-token")); token != "" {
+			b.Apply.Auth = gitops.GitAuth{Username: firstNonEmpty(copts.Git.Username, "x-access-token"), Password: token}
+		}
+		if firstOCI != nil {
+			b.Versions = firstOCI
+		}
+		opts.Bump = b
+	}
+
+	res, runErr := release.Run(ctx, dir, opts)
+	if res.UpgradeTest != nil {
+		if err := writeReports(cmd, res.UpgradeTest); err != nil {
+			return err
+		}
+	}
+	if err := render(cmd, res, func(w io.Writer) { printRelease(w, res) }); err != nil {
+		return err
+	}
+	return runErr
+}
+
+// fromCatalog picks where released versions are read: --from-catalog, else the
+// first release catalog of the config, else the first publish target.
+func fromCatalog(cmd *cli.Command, cfg *catalog.Config, refs []string, opts catalog.Options) (catalog.Catalog, error) {
+	ref := cmd.String("from-catalog")
+	if ref == "" {
+		switch rel := cfg.Select(false); {
+		case len(rel) > 0:
+			ref = rel[0].Name
+		case len(refs) > 0:
+			ref = refs[0]
+		default:
+			return nil, nil // first release: install test only
+		}
+	}
+	return cfg.Open(ref, opts)
+}
+
+func names(ns []catalog.NamedCatalog) []string {
+	var out []string
+	for _, n := range ns {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func printRelease(w io.Writer, r *release.Result) {
+	fmt.Fprintf(w, "Release %s %s", r.Chart, r.Version)
+	if r.Prerelease {
+		fmt.Fprint(w, " (dev build)")
+	}
+	fmt.Fprintln(w)
+	if r.Path != "" {
+		fmt.Fprintf(w, "  packaged   %s  %s\n", r.Path, r.Digest)
+	}
+	if r.UpgradeTest != nil {
+		var b strings.Builder
+		r.UpgradeTest.Text(&b)
+		for _, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
+	}
+	for _, p := range r.Published {
+		fmt.Fprintf(w, "  %-17s %s\n", p.Status, p.Ref)
+	}
+	for _, b := range r.Bumped {
+		fmt.Fprintf(w, "  bump %s: %s", b.Repo, b.Status)
+		if b.PullRequest != nil {
+			fmt.Fprintf(w, " #%d %s", b.PullRequest.Number, b.PullRequest.URL)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(w, "  skipped    %s\n", s)
+	}
+	if r.Failed != "" {
+		fmt.Fprintf(w, "  FAILED at  %s\n", r.Failed)
+	}
+}

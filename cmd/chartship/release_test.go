@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/internal/gittest"
+	"github.com/chartship/chartship/internal/registrytest"
+)
+
+// testKubeconfig returns the test cluster's kubeconfig; the test skips without
+// one, except in CI where `make test` always starts it.
+func testKubeconfig(t *testing.T) string {
+	t.Helper()
+	kc := os.Getenv("CHARTSHIP_TEST_KUBECONFIG")
+	if kc == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CHARTSHIP_TEST_KUBECONFIG is not set; `make test` starts the local test cluster")
+		}
+		t.Skip("no test cluster: set CHARTSHIP_TEST_KUBECONFIG or run make test")
+	}
+	return kc
+}
+
+const gitopsApp = `apiVersion: image.toolkit.fluxcd.io/v1beta2
+kind: ImagePolicy
+metadata: {name: hello, namespace: flux-system}
+spec:
+  imageRepositoryRef: {name: hello}
+  policy: {semver: {range: '>=1.0.0 <2.0.0'}}
+---
+apiVersion: application.giantswarm.io/v1alpha1
+kind: App
+metadata:
+  name: hello
+  namespace: org-acme
+spec:
+  catalog: chartship-oci
+  name: hello
+  version: 0.9.0 # {"$imagepolicy": "flux-system:hello:tag"}
+`
+
+// TestReleaseEndToEnd releases the sample chart from a real git repository
+// through every stage: package from the tag, upgrade test in the test cluster
+// from the released version in the OCI registry, publish to the registry and a
+// git catalog, bump a GitOps repository. Then a dev build goes to the test
+// catalog only, and a release that breaks the upgrade is never published.
+func TestReleaseEndToEnd(t *testing.T) {
+	kc := testKubeconfig(t)
+	ociClearEnv(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(t.TempDir(), "config.json"))
+	for _, k := range []string{"CIRCLE_BRANCH", "CIRCLE_PROJECT_REPONAME", "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "GITHUB_REPOSITORY", "SOURCE_DATE_EPOCH"} {
+		t.Setenv(k, "")
+	}
+	reg := registrytest.New(t)
+	releaseCat := filepath.Join(t.TempDir(), "catalog.git")
+	testCat := filepath.Join(t.TempDir(), "test-catalog.git")
+	gitopsRepo := filepath.Join(t.TempDir(), "gitops.git")
+	for _, bare := range []string{releaseCat, testCat, gitopsRepo} {
+		gittest.InitBare(t, bare)
+	}
+	gittest.Seed(t, gitopsRepo, map[string]string{"apps/hello.yaml": gitopsApp}, "gitops")
+
+	// The app repository, named after its chart.
+	app := filepath.Join(t.TempDir(), "hello")
+	require.NoError(t, os.CopyFS(filepath.Join(app, "helm", "hello"), os.DirFS("../../testdata/charts/hello")))
+	cfg := "catalogs:\n" +
+		"  - name: oci\n    oci: " + reg.Ref("charts") + "\n" +
+		"  - name: catalog\n    git: git+file://" + releaseCat + "\n    indexURL: https://example.github.io/catalog/\n" +
+		"  - name: test\n    git: git+file://" + testCat + "\n    test: true\n"
+	require.NoError(t, os.WriteFile(filepath.Join(app, ".chartship.yaml"), []byte(cfg), 0o644))
+	gittest.Git(t, "", "init", "--quiet", "--initial-branch=main", app)
+	commit := func(msg string) {
+		gittest.Git(t, app, "add", "-A")
+		gittest.Git(t, app, "commit", "--quiet", "--allow-empty", "-m", msg)
+	}
+	commit("hello chart")
+	gittest.Git(t, app, "tag", "v1.0.0")
+
+	release := func(extra ...string) (int, map[string]any, string) {
+		t.Helper()
+		args := append([]string{"chartship", "--output", "json", "--log-format", "plain", "release", app,
+			"--destination", filepath.Join(t.TempDir(), "build"), "--plain-http",
+			"--cluster", "kubeconfig", "--kubeconfig", kc, "--timeout", "2m", "--skip-tests",
+			"--bump-repo", "file://" + gitopsRepo, "--bump-push-to", "main"}, extra...)
+		var out, errOut bytes.Buffer
+		t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+		code := run(context.Background(), args, &out, &errOut)
+		var res map[string]any
+		_ = json.Unmarshal(out.Bytes(), &res)
+		return code, res, errOut.String()
+	}
+	ociVersions := func() []string {
+		c, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: catalog.OCIOptions{PlainHTTP: true}})
+		require.NoError(t, err)
+		vs, err := c.Versions(context.Background(), "hello")
+		require.NoError(t, err)
+		return vs
+	}
+	appVersion := func() string {
+		out := gittest.Git(t, gitopsRepo, "show", "main:apps/hello.yaml")
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, "$imagepolicy") {
+				return strings.Fields(l)[1]
+			}
+		}
+		return ""
+	}
+	t.Setenv("GIT_AUTHOR_NAME", "chartship test")
+	t.Setenv("GIT_AUTHOR_EMAIL", "test@chartship.invalid")
+	t.Setenv("GIT_COMMITTER_NAME", "chartship test")
+	t.Setenv("GIT_COMMITTER_EMAIL", "test@chartship.invalid")
+
+	// 1. The first release: nothing released yet, so an install test only.
+	code, res, stderr := release()
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, "1.0.0", res["version"])
+	assert.Equal(t, true, res["upgradeTest"].(map[string]any)["firstRelease"])
+	assert.Len(t, res["published"], 2)
+	assert.Equal(t, []string{"1.0.0"}, ociVersions())
+	assert.Contains(t, gittest.Git(t, releaseCat, "show", "main:index.yaml"), "https://example.github.io/catalog/hello-1.0.0.tgz")
+	assert.Equal(t, "1.0.0", appVersion())
+
+	// 2. A new release is upgrade-tested from 1.0.0, taken from the registry.
+	commit("a change")
+	gittest.Git(t, app, "tag", "v1.1.0")
+	junit := filepath.Join(t.TempDir(), "junit.xml")
+	code, res, stderr = release("--junit", junit)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, []any{"1.0.0"}, res["upgradeTest"].(map[string]any)["from"])
+	assert.Equal(t, true, res["upgradeTest"].(map[string]any)["passed"])
+	assert.Equal(t, []string{"1.0.0", "1.1.0"}, ociVersions())
+	assert.Equal(t, "1.1.0", appVersion())
+	assert.FileExists(t, junit)
+
+	// Running the same release again changes nothing and still succeeds.
+	head := gittest.Git(t, releaseCat, "rev-parse", "main")
+	code, res, stderr = release()
+	require.Equal(t, exitOK, code, stderr)
+	for _, p := range res["published"].([]any) {
+		assert.Equal(t, string(catalog.AlreadyPublished), p.(map[string]any)["status"])
+	}
+	assert.Equal(t, head, gittest.Git(t, releaseCat, "rev-parse", "main"))
+
+	// 3. A dev build goes to the test catalog only and bumps nothing.
+	commit("work in progress")
+	code, res, stderr = release()
+	require.Equal(t, exitOK, code, stderr)
+	dev := res["version"].(string)
+	assert.True(t, strings.HasPrefix(dev, "1.1.1-dev.main."), dev)
+	assert.Contains(t, gittest.Git(t, testCat, "show", "main:index.yaml"), dev)
+	assert.Equal(t, []string{"1.0.0", "1.1.0"}, ociVersions())
+	assert.NotContains(t, gittest.Git(t, releaseCat, "show", "main:index.yaml"), "-dev.")
+	assert.Equal(t, "1.1.0", appVersion())
+
+	// 4. A release whose upgrade breaks (a changed Deployment selector) stops at
+	// the upgrade test: exit 2, nothing published, nothing bumped.
+	dep := filepath.Join(app, "helm", "hello", "templates", "deployment.yaml")
+	b, err := os.ReadFile(dep)
+	require.NoError(t, err)
+	broken := strings.Replace(string(b), `{{- include "hello.selectorLabels" . | nindent 6 }}`, `{{- include "hello.selectorLabels" . | nindent 6 }}
+      tier: web`, 1)
+	broken = strings.Replace(broken, `{{- include "hello.selectorLabels" . | nindent 8 }}`, `{{- include "hello.selectorLabels" . | nindent 8 }}
+        tier: web`, 1)
+	require.NotEqual(t, string(b), broken)
+	require.NoError(t, os.WriteFile(dep, []byte(broken), 0o644))
+	commit("change the selector")
+	gittest.Git(t, app, "tag", "v1.2.0")
+	code, res, stderr = release()
+	assert.Equal(t, exitCheck, code, stderr)
+	assert.Equal(t, "upgrade-test", res["failed"])
+	assert.Contains(t, stderr, "field is immutable")
+	assert.Equal(t, []string{"1.0.0", "1.1.0"}, ociVersions())
+	assert.NotContains(t, gittest.Git(t, releaseCat, "show", "main:index.yaml"), "1.2.0")
+	assert.Equal(t, "1.1.0", appVersion())
+}
