@@ -1,0 +1,49 @@
+package git
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chartship/chartship/internal/gittest"
+)
+
+func TestRunWithTokenOverHTTP(t *testing.T) {
+	srv := gittest.NewServer(t, gittest.WithBasicAuth("ci", "the-token"))
+	url := srv.NewRepo(t, "r.git")
+	gittest.Seed(t, srv.Dir("r.git"), map[string]string{"a": "b"}, "seed")
+	ctx := context.Background()
+
+	r := &Repo{Dir: t.TempDir(), Auth: Auth{Username: "ci", Token: "the-token"}}
+	out, err := r.Run(ctx, "ls-remote", url, "refs/heads/main")
+	require.NoError(t, err)
+	assert.Contains(t, out, "refs/heads/main")
+
+	r.Auth.Token = "wrong-secret"
+	_, err = r.Run(ctx, "ls-remote", url)
+	require.Error(t, err)
+	assert.True(t, IsAuthFailure(err), err.Error())
+	assert.False(t, IsPushRejected(err))
+	assert.NotContains(t, err.Error(), "wrong-secret")
+
+	// No credential at all: git must fail, never prompt.
+	r.Auth = Auth{}
+	_, err = r.Run(ctx, "ls-remote", url)
+	require.Error(t, err)
+	assert.True(t, IsAuthFailure(err), err.Error())
+}
+
+func TestErrorsAreClassified(t *testing.T) {
+	for _, stderr := range []string{
+		" ! [rejected]        HEAD -> main (fetch first)\nerror: failed to push some refs",
+		" ! [remote rejected] HEAD -> main (cannot lock ref 'refs/heads/main': is at 1 but expected 2)",
+		" ! [rejected]        HEAD -> main (non-fast-forward)",
+	} {
+		assert.True(t, IsPushRejected(&Error{Stderr: stderr, Err: errors.New("exit status 1")}), stderr)
+	}
+	assert.False(t, IsPushRejected(errors.New("plain")))
+	assert.Equal(t, `ssh -i '/tmp/it'\''s key' -o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes -o StrictHostKeyChecking=accept-new`, SSHCommand("/tmp/it's key"))
+}
