@@ -576,6 +576,14 @@ func (f *gitPackageFiles) write(dir string, created time.Time) error {
 			return err
 		}
 	}
+	for name, data := range f.pkg.Attachments {
+		if name != filepath.Base(name) || name == "main.yaml" || name == "README.md" || name == "values.schema.json" {
+			return fmt.Errorf("attachment %q: give a plain file name other than main.yaml, README.md and values.schema.json", name)
+		}
+		if err := gitWriteFile(filepath.Join(meta, name), data); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -23,6 +23,11 @@ type Package struct {
 	Metadata *helmchart.Metadata // Chart.yaml as packaged
 	Digest   digest.Digest       // sha256 of the .tgz bytes, "sha256:<hex>"
 	Size     int64               // size of the .tgz in bytes
+	// Attachments are documents about the package that catalogs with a metadata
+	// folder keep beside it (the git catalog's <chart>-<version>.tgz-meta/), by
+	// file name: e.g. the upgrade test's result as upgrade-test.json. They are not
+	// part of the archive and don't change its digest.
+	Attachments map[string][]byte
 }
 
 // Name is the chart's name.

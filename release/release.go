@@ -7,6 +7,7 @@ package release
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -21,6 +22,11 @@ import (
 	"github.com/chartship/chartship/publish"
 	"github.com/chartship/chartship/upgradetest"
 )
+
+// UpgradeTestAttachment is the name under which the upgrade test's result
+// document travels with the package into catalogs that keep metadata (the git
+// catalog's <chart>-<version>.tgz-meta/).
+const UpgradeTestAttachment = "upgrade-test.json"
 
 // Stage names a step of a release.
 type Stage string
@@ -136,6 +142,13 @@ func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
 		if rep != nil {
 			r := rep.Result()
 			res.Test = &r
+			doc, jerr := json.MarshalIndent(r, "", "  ")
+			if jerr == nil {
+				if pkg.Attachments == nil {
+					pkg.Attachments = map[string][]byte{}
+				}
+				pkg.Attachments[UpgradeTestAttachment] = append(doc, '\n')
+			}
 		}
 		if err != nil {
 			res.Failed = StageUpgradeTest

@@ -129,6 +129,16 @@ func TestReleaseEndToEnd(t *testing.T) {
 	assert.Equal(t, []string{"1.0.0", "1.1.0"}, ociVersions())
 	assert.Equal(t, "1.1.0", appVersion())
 	assert.FileExists(t, junit)
+	// The upgrade test's result document travels into the catalog's metadata.
+	var doc struct {
+		From   []string `json:"from"`
+		To     string   `json:"to"`
+		Passed bool     `json:"passed"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(gittest.Git(t, releaseCat, "show", "main:hello-1.1.0.tgz-meta/upgrade-test.json")), &doc))
+	assert.Equal(t, []string{"1.0.0"}, doc.From)
+	assert.Equal(t, "1.1.0", doc.To)
+	assert.True(t, doc.Passed)
 
 	// Running the same release again changes nothing and still succeeds.
 	head := gittest.Git(t, releaseCat, "rev-parse", "main")
