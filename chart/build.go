@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
@@ -268,10 +269,14 @@ func writePackage(c *helmchart.Chart, dest string, mtime time.Time, sign SignOpt
 	if err != nil {
 		return nil, fmt.Errorf("internal error: Helm cannot load the archive chartship wrote for %s: %w", base, err)
 	}
-	want, _ := yaml.Marshal(c.Metadata)
-	got, _ := yaml.Marshal(loaded.Metadata)
-	if !bytes.Equal(want, got) {
-		return nil, fmt.Errorf("internal error: packaged Chart.yaml differs from the stamped one:\n%s\nvs\n%s", got, want)
+	// Equal structs are the common case and cheap to check; only when they differ
+	// (nil vs empty lists, say) do the serialised forms decide.
+	if !reflect.DeepEqual(c.Metadata, loaded.Metadata) {
+		want, _ := yaml.Marshal(c.Metadata)
+		got, _ := yaml.Marshal(loaded.Metadata)
+		if !bytes.Equal(want, got) {
+			return nil, fmt.Errorf("internal error: packaged Chart.yaml differs from the stamped one:\n%s\nvs\n%s", got, want)
+		}
 	}
 
 	// The archive goes to a temporary name in dest and is renamed at the end.
