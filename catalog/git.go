@@ -410,7 +410,10 @@ func (g *gitCatalog) attempt(ctx context.Context, w *gitWork, change gitChange) 
 	if err != nil {
 		return true, false, g.gitExternal("committing", err)
 	}
-	if _, err := w.repo.Run(ctx, "push", "-q", "origin", commit+":refs/heads/"+w.branch); err != nil {
+	// Sparse reachability (git's default since 2.27, off in 2.25 and 2.26 or
+	// when a user turns it off) keeps the push from walking into the sub-trees
+	// it doesn't touch: in this partial clone each would be fetched, one by one.
+	if _, err := w.repo.Run(ctx, "-c", "pack.useSparse=true", "push", "-q", "origin", commit+":refs/heads/"+w.branch); err != nil {
 		if git.IsPushRejected(err) {
 			return false, false, err
 		}
