@@ -3,17 +3,17 @@ package catalog
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -145,7 +145,10 @@ type gitWork struct {
 	branch string
 	fresh  bool // the branch doesn't exist yet on the remote
 	tmp    string
-	root   map[string]string // the tip's root tree: name → "mode type oid"
+	// tree is the tip's root tree object as git stores it (entries sorted,
+	// binary object ids); hashLen is the length of those ids.
+	tree    []byte
+	hashLen int
 }
 
 func (w *gitWork) close() { os.RemoveAll(w.tmp) }
@@ -229,7 +232,7 @@ func (g *gitCatalog) checkout(ctx context.Context) (*gitWork, error) {
 	}
 	if !exists {
 		w.fresh = true
-		w.root = map[string]string{}
+		w.tree = nil
 		if _, err := outer.Run(ctx, "init", "-q", "--bare", gitDir); err != nil {
 			return nil, g.gitExternal("creating a repository", err)
 		}
@@ -261,26 +264,54 @@ func (g *gitCatalog) checkout(ctx context.Context) (*gitWork, error) {
 	return w, nil
 }
 
-// load reads the tip's root tree and puts its index.yaml into the staging dir.
+// load reads the tip's root tree and puts its index.yaml into the staging dir,
+// both through one cat-file (which fetches the index blob, and only it, on demand).
 func (w *gitWork) load(ctx context.Context) error {
-	out, err := w.repo.Run(ctx, "ls-tree", "-z", "refs/heads/"+w.branch)
+	ref := "refs/heads/" + w.branch
+	rest, err := w.repo.RunBytes(ctx, strings.NewReader(ref+"^{tree}\n"+ref+":index.yaml\n"), "cat-file", "--batch")
 	if err != nil {
 		return err
 	}
-	w.root = map[string]string{}
-	for e := range strings.SplitSeq(strings.TrimSuffix(out, "\x00"), "\x00") {
-		if meta, name, ok := strings.Cut(e, "\t"); ok {
-			w.root[name] = meta
+	next := func() (oid, typ string, data []byte, err error) {
+		hdr, body, ok := bytes.Cut(rest, []byte("\n"))
+		f := strings.Fields(string(hdr))
+		if !ok || len(f) < 2 {
+			return "", "", nil, fmt.Errorf("git cat-file: unexpected output %q", hdr)
 		}
+		if f[len(f)-1] == "missing" {
+			rest = body
+			return "", "missing", nil, nil
+		}
+		var size int
+		if len(f) != 3 {
+			return "", "", nil, fmt.Errorf("git cat-file: unexpected output %q", hdr)
+		}
+		if _, err := fmt.Sscan(f[2], &size); err != nil || size < 0 || size+1 > len(body) {
+			return "", "", nil, fmt.Errorf("git cat-file: unexpected output %q", hdr)
+		}
+		rest = body[size+1:]
+		return f[0], f[1], body[:size], nil
+	}
+	oid, typ, tree, err := next()
+	if err != nil {
+		return err
+	}
+	if typ != "tree" {
+		return fmt.Errorf("the tip of %s has no root tree (%s)", w.branch, typ)
+	}
+	w.tree, w.hashLen = tree, len(oid)/2
+	_, typ, index, err := next()
+	if err != nil {
+		return err
 	}
 	os.RemoveAll(w.dir)
 	if err := os.MkdirAll(w.dir, 0o755); err != nil {
 		return err
 	}
-	if _, ok := w.root["index.yaml"]; !ok {
-		return nil
+	if typ != "blob" {
+		return nil // no index.yaml (yet)
 	}
-	return w.repo.RunTo(ctx, filepath.Join(w.dir, "index.yaml"), "cat-file", "blob", "refs/heads/"+w.branch+":index.yaml")
+	return os.WriteFile(filepath.Join(w.dir, "index.yaml"), index, 0o644)
 }
 
 // gitIdentityEnv gives commits an author when the environment names none.
@@ -379,7 +410,10 @@ func (g *gitCatalog) attempt(ctx context.Context, w *gitWork, change gitChange) 
 	if err != nil {
 		return true, false, g.gitExternal("committing", err)
 	}
-	if _, err := w.repo.Run(ctx, "push", "-q", "origin", commit+":refs/heads/"+w.branch); err != nil {
+	// Sparse reachability (git's default since 2.27, off in 2.25 and 2.26 or
+	// when a user turns it off) keeps the push from walking into the sub-trees
+	// it doesn't touch: in this partial clone each would be fetched, one by one.
+	if _, err := w.repo.Run(ctx, "-c", "pack.useSparse=true", "push", "-q", "origin", commit+":refs/heads/"+w.branch); err != nil {
 		if git.IsPushRejected(err) {
 			return false, false, err
 		}
@@ -390,51 +424,108 @@ func (g *gitCatalog) attempt(ctx context.Context, w *gitWork, change gitChange) 
 
 // commit writes the staged names onto the tip's root tree and returns the new
 // commit. Sub-trees and blobs it doesn't touch are referenced, never fetched.
+// Three git processes whatever the catalog's size: one hash-object writes every
+// new blob, one writes the trees (built here by copying the tip's root tree and
+// inserting the new entries in git's order), and commit-tree.
 func (w *gitWork) commit(ctx context.Context, names []string, msg string) (string, error) {
-	root := maps.Clone(w.root)
+	// Plan: which names are deleted, which are files, which are folders (of files).
+	type change struct {
+		name  string
+		dir   bool
+		first int      // index of its first blob in blobs
+		files []string // a folder's file names, sorted (git's order for files)
+	}
+	var changes []change
+	var blobs []string // paths, hashed by one process
+	edits := map[string]*gitTreeEntry{}
 	for _, name := range names {
 		p := filepath.Join(w.dir, name)
 		st, err := os.Stat(p)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
-			delete(root, name)
+			edits[name] = nil
+			continue
 		case err != nil:
 			return "", err
-		case st.IsDir():
-			ents, err := os.ReadDir(p)
-			if err != nil {
-				return "", err
-			}
-			var tree strings.Builder
-			for _, e := range ents {
-				oid, err := w.hashFile(ctx, filepath.Join(p, e.Name()))
-				if err != nil {
-					return "", err
-				}
-				fmt.Fprintf(&tree, "100644 blob %s\t%s\x00", oid, e.Name())
-			}
-			oid, err := w.mktree(ctx, tree.String())
-			if err != nil {
-				return "", err
-			}
-			root[name] = "040000 tree " + oid
-		default:
-			oid, err := w.hashFile(ctx, p)
-			if err != nil {
-				return "", err
-			}
-			root[name] = "100644 blob " + oid
 		}
+		c := change{name: name, dir: st.IsDir(), first: len(blobs)}
+		if !c.dir {
+			blobs = append(blobs, p)
+			changes = append(changes, c)
+			continue
+		}
+		ents, err := os.ReadDir(p) // sorted by name
+		if err != nil {
+			return "", err
+		}
+		for _, e := range ents {
+			if !e.Type().IsRegular() {
+				return "", fmt.Errorf("%s/%s: only files can be committed", name, e.Name())
+			}
+			c.files = append(c.files, e.Name())
+			blobs = append(blobs, filepath.Join(p, e.Name()))
+		}
+		changes = append(changes, c)
 	}
-	var tree strings.Builder
-	for _, name := range slices.Sorted(maps.Keys(root)) {
-		fmt.Fprintf(&tree, "%s\t%s\x00", root[name], name)
-	}
-	oid, err := w.mktree(ctx, tree.String())
+	oids, err := w.hashObjects(ctx, "blob", blobs)
 	if err != nil {
 		return "", err
 	}
-	args := []string{"commit-tree", oid, "-m", msg}
+	hashLen := w.hashLen
+	if len(oids) > 0 {
+		hashLen = len(oids[0])
+	} else if hashLen == 0 {
+		hashLen = sha1.Size // a new repository with nothing but empty folders
+	}
+	if len(w.tree) > 0 && hashLen != w.hashLen {
+		return "", fmt.Errorf("git wrote %d-byte object ids into a repository of %d-byte ones", hashLen, w.hashLen)
+	}
+	// The folders' trees and the root tree, written by one process. The
+	// folders' ids are computed here (the root lists them) and checked against
+	// git's.
+	var treeFiles []string
+	var want [][]byte
+	writeTree := func(t []byte) error {
+		f := filepath.Join(w.tmp, fmt.Sprintf("tree-%d", len(treeFiles)))
+		treeFiles = append(treeFiles, f)
+		return os.WriteFile(f, t, 0o600)
+	}
+	for _, c := range changes {
+		if !c.dir {
+			edits[c.name] = &gitTreeEntry{mode: "100644", name: c.name, oid: oids[c.first]}
+			continue
+		}
+		var t []byte
+		for i, f := range c.files {
+			t = gitTreeEntry{mode: "100644", name: f, oid: oids[c.first+i]}.appendTo(t)
+		}
+		id, err := gitObjectID("tree", t, hashLen)
+		if err != nil {
+			return "", err
+		}
+		if err := writeTree(t); err != nil {
+			return "", err
+		}
+		want = append(want, id)
+		edits[c.name] = &gitTreeEntry{mode: "40000", name: c.name, oid: id}
+	}
+	root, err := gitTreeEdit(w.tree, hashLen, edits)
+	if err != nil {
+		return "", err
+	}
+	if err := writeTree(root); err != nil {
+		return "", err
+	}
+	ids, err := w.hashObjects(ctx, "tree", treeFiles)
+	if err != nil {
+		return "", err
+	}
+	for i, id := range want {
+		if !bytes.Equal(id, ids[i]) {
+			return "", fmt.Errorf("git wrote tree %x where %x was expected", ids[i], id)
+		}
+	}
+	args := []string{"commit-tree", hex.EncodeToString(ids[len(ids)-1]), "-m", msg}
 	if !w.fresh {
 		args = append(args, "-p", "refs/heads/"+w.branch)
 	}
@@ -442,14 +533,30 @@ func (w *gitWork) commit(ctx context.Context, names []string, msg string) (strin
 	return strings.TrimSpace(out), err
 }
 
-func (w *gitWork) hashFile(ctx context.Context, p string) (string, error) {
-	out, err := w.repo.Run(ctx, "hash-object", "-w", "--no-filters", "--", p)
-	return strings.TrimSpace(out), err
-}
-
-func (w *gitWork) mktree(ctx context.Context, entries string) (string, error) {
-	out, err := w.repo.RunIn(ctx, strings.NewReader(entries), "mktree", "-z", "--missing")
-	return strings.TrimSpace(out), err
+// hashObjects writes the files at paths into the repository as objects of type
+// typ (git checks a tree's format) with one git process and returns their ids.
+// Loose objects are stored uncompressed: they live only until the push, which
+// packs (and compresses, or deltifies) them anyway.
+func (w *gitWork) hashObjects(ctx context.Context, typ string, paths []string) ([][]byte, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	out, err := w.repo.RunIn(ctx, strings.NewReader(strings.Join(paths, "\n")+"\n"),
+		"-c", "core.looseCompression=0", "hash-object", "-t", typ, "-w", "--no-filters", "--stdin-paths")
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Fields(out)
+	if len(lines) != len(paths) {
+		return nil, fmt.Errorf("git hash-object: %d ids for %d files", len(lines), len(paths))
+	}
+	ids := make([][]byte, len(lines))
+	for i, l := range lines {
+		if ids[i], err = gitOID(l, len(l)/2); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
 }
 
 // gitMeta is the <chart>-<version>.tgz-meta/main.yaml the catalog's readers use.

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/chartship/chartship/internal/logging"
 	"github.com/chartship/chartship/internal/redact"
@@ -71,6 +72,14 @@ func (r *Repo) RunIn(ctx context.Context, stdin io.Reader, args ...string) (stri
 	return out.String(), err
 }
 
+// RunBytes runs git with stdin (nil: none) and returns its standard output as
+// bytes (objects read with cat-file --batch are binary and large).
+func (r *Repo) RunBytes(ctx context.Context, stdin io.Reader, args ...string) ([]byte, error) {
+	var out bytes.Buffer
+	err := r.runIO(ctx, stdin, &out, args...)
+	return out.Bytes(), err
+}
+
 // RunTo runs git and writes its standard output to path (for blobs).
 func (r *Repo) RunTo(ctx context.Context, path string, args ...string) error {
 	f, err := os.Create(path)
@@ -102,7 +111,10 @@ func (r *Repo) runIO(ctx context.Context, stdin io.Reader, stdout io.Writer, arg
 	cmd.Stderr = &stderr
 	shown := r.redactArgs(args)
 	log.Debug("git", "args", strings.Join(shown, " "), "dir", r.Dir)
-	if err := cmd.Run(); err != nil {
+	t0 := time.Now()
+	err := cmd.Run()
+	log.Debug("git done", "args", strings.Join(shown, " "), "took", time.Since(t0).Round(100*time.Microsecond).String())
+	if err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
