@@ -324,6 +324,13 @@ func (a *ociACR) refreshToken(ctx context.Context) (string, error) {
 	return a.refresh, nil
 }
 
+// forget drops the cached refresh token.
+func (a *ociACR) forget() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.refresh, a.expires = "", time.Time{}
+}
+
 // ociTokenExpiry reads the exp claim of a JWT without verifying it (the
 // registry verifies; we only want to know how long to keep it), else fallback.
 func ociTokenExpiry(token string, fallback time.Time) time.Time {
@@ -390,6 +397,9 @@ func (c *ociCatalog) fail(what string, err error) error {
 		kindErr = errdef.External(fmt.Errorf("%s: registry %s wants a user name and password and found %s; log in with `helm registry login %s` or pass --username and --password: %w",
 			what, c.host, c.creds.Source(), c.host, err))
 	case ociIsAuth(err):
+		if c.creds.acr != nil {
+			c.creds.acr.forget() // a refused refresh token is no use; the next operation exchanges afresh
+		}
 		var er *errcode.ErrorResponse
 		errors.As(err, &er)
 		kindErr = errdef.External(fmt.Errorf("%s: registry %s refused the credentials from %s (%d %s); check them, or log in with `helm registry login %s` / pass --username and --password: %w",

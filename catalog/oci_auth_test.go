@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -191,6 +193,17 @@ func TestOCIAuthACR(t *testing.T) {
 		t.Setenv("AZURE_FEDERATED_TOKEN_FILE", tokenFile)
 		cat := ociOpen(t, reg.Ref("wi"), catalog.OCIOptions{CAFile: reg.CAFile, ACR: catalog.ACROptions{Auth: "workload-identity"}}, nil)
 		ociPublishRoundTrip(t, cat, "wichart")
+	})
+	t.Run("token endpoints that fail now and then are retried", func(t *testing.T) {
+		cat := ociOpen(t, reg.Ref("flaky"), catalog.OCIOptions{CAFile: reg.CAFile, Backoff: 5 * time.Millisecond, ACR: catalog.ACROptions{Token: reg.ACR.IssueAADToken()}}, nil)
+		reg.InjectFaults(ociFaults(
+			registrytest.FailMatching(http.MethodPost, "/oauth2/exchange", 1, registrytest.Fault{Status: 503}),
+			registrytest.FailMatching(http.MethodPost, "/oauth2/token", 1, registrytest.Fault{Drop: true}),
+		))
+		defer reg.InjectFaults(nil)
+		reg.ResetRequests()
+		ociPublishRoundTrip(t, cat, "flakychart")
+		assert.Equal(t, 2, ociCount(reg, "/oauth2/exchange"), "one 503, one success")
 	})
 	t.Run("managed identity through azidentity", func(t *testing.T) {
 		t.Setenv("IDENTITY_ENDPOINT", reg.ACR.ManagedIdentityEndpoint)

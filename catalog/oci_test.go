@@ -25,6 +25,7 @@ import (
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/logging"
 	"github.com/chartship/chartship/internal/registrytest"
 )
 
@@ -311,8 +312,13 @@ func (l *ociLogBuffer) String() string {
 	return l.b.String()
 }
 
+// ociDebugLogger is what `chartship --verbose` logs with in CI.
 func ociDebugLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log, err := logging.New(w, logging.FormatPlain, true)
+	if err != nil {
+		panic(err)
+	}
+	return log
 }
 
 func TestOCIErrorsAreClassified(t *testing.T) {
