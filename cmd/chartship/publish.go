@@ -32,7 +32,7 @@ Publishing is idempotent: a catalog that already holds the same bytes reports
     --to git+https://github.com/ORG/catalog.git`,
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "to", Usage: "catalog to publish to (repeatable): oci://REGISTRY/NAMESPACE, git+https://HOST/ORG/REPO.git, git+ssh://…, git+file://…, or a name from .chartship.yaml"},
-			&cli.StringFlag{Name: "config-dir", Value: ".", Usage: "directory holding .chartship.yaml"},
+			&cli.StringFlag{Name: "config-dir", Usage: "directory holding .chartship.yaml (default: the nearest one from . up to the work tree's root)"},
 		}, catalogFlags()...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.NArg() == 0 {
@@ -42,7 +42,7 @@ Publishing is idempotent: a catalog that already holds the same bytes reports
 			if err != nil {
 				return err
 			}
-			cfg, err := catalog.LoadConfig(cmd.String("config-dir"))
+			cfg, err := loadConfig(cmd.String("config-dir"), ".")
 			if err != nil {
 				return err
 			}
@@ -113,4 +113,13 @@ func printPublishResults(w io.Writer, results []catalog.Result) {
 			fmt.Fprintf(w, "                  note: %s\n", r.Note)
 		}
 	}
+}
+
+// loadConfig reads .chartship.yaml from dir when given, else the nearest one
+// from start up to the root of its git work tree.
+func loadConfig(dir, start string) (*catalog.Config, error) {
+	if dir != "" {
+		return catalog.LoadConfig(dir)
+	}
+	return catalog.FindConfig(start)
 }

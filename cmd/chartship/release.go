@@ -117,12 +117,7 @@ func runRelease(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	copts.Git.Branch = cmd.String("catalog-branch")
-	var cfg *catalog.Config
-	if d := cmd.String("config-dir"); d != "" {
-		cfg, err = catalog.LoadConfig(d)
-	} else {
-		cfg, err = catalog.FindConfig(dir)
-	}
+	cfg, err := loadConfig(cmd.String("config-dir"), dir)
 	if err != nil {
 		return err
 	}
