@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/term"
 )
@@ -32,7 +33,7 @@ func New(w io.Writer, format string, verbose bool) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: level}
 	switch resolve(w, format) {
 	case FormatHuman:
-		return slog.New(&humanHandler{w: w, level: level, mu: &sync.Mutex{}}), nil
+		return slog.New(&humanHandler{w: w, level: level, mu: &sync.Mutex{}, start: time.Now()}), nil
 	case FormatPlain:
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case FormatJSON:
@@ -67,20 +68,25 @@ func resolve(w io.Writer, format string) string {
 	return FormatPlain
 }
 
-// humanHandler writes "• message  key=value" lines: what a person at a terminal
-// wants to read while a release runs.
+// humanHandler writes "  1.2s • message  key=value" lines: what a person at a
+// terminal wants to read while a release runs — how far along it is, and what
+// it is doing.
 type humanHandler struct {
 	w      io.Writer
 	level  slog.Level
 	attrs  []slog.Attr
 	groups []string
 	mu     *sync.Mutex
+	start  time.Time // zero: no elapsed-time column
 }
 
 func (h *humanHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
 
 func (h *humanHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
+	if !h.start.IsZero() {
+		fmt.Fprintf(&b, "%6.1fs ", time.Since(h.start).Seconds())
+	}
 	switch {
 	case r.Level >= slog.LevelError:
 		b.WriteString("✗ ")
@@ -93,8 +99,8 @@ func (h *humanHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	b.WriteString(r.Message)
 	write := func(a slog.Attr) {
-		if a.Equal(slog.Attr{}) {
-			return
+		if a.Equal(slog.Attr{}) || a.Value.Kind() == slog.KindString && a.Value.String() == "" {
+			return // nothing to say; people read these lines
 		}
 		b.WriteString("  ")
 		if len(h.groups) > 0 {

@@ -27,7 +27,7 @@ func TestFormats(t *testing.T) {
 	require.NoError(t, err)
 	l.With("chart", "hello").Warn("slow registry", "retry", 2)
 	l.Debug("shown with --verbose")
-	assert.Equal(t, "! slow registry  chart=hello  retry=2\n  shown with --verbose\n", buf.String())
+	assert.Regexp(t, `^ +\d+\.\ds ! slow registry  chart=hello  retry=2\n +\d+\.\ds   shown with --verbose\n$`, buf.String())
 
 	buf.Reset()
 	l, err = New(&buf, FormatAuto, false) // not a terminal: plain
