@@ -30,6 +30,10 @@ func TestFormats(t *testing.T) {
 	assert.Regexp(t, `^ +\d+\.\ds ! slow registry  chart=hello  retry=2\n +\d+\.\ds   shown with --verbose\n$`, buf.String())
 
 	buf.Reset()
+	l.Info("version resolved", "version", "1.0.0", "tag", "")
+	assert.NotContains(t, buf.String(), "tag=", "empty values are left out of human lines")
+
+	buf.Reset()
 	l, err = New(&buf, FormatAuto, false) // not a terminal: plain
 	require.NoError(t, err)
 	l.Info("done", "path", "build/hello-1.0.0.tgz")
