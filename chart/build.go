@@ -284,9 +284,9 @@ func writePackage(c *helmchart.Chart, dest string, mtime time.Time, sign SignOpt
 	// in a temporary directory instead.
 	var tmpPath string
 	if sign.enabled() {
-		tmp, err := os.MkdirTemp(dest, ".chartship-")
-		if err != nil {
-			return nil, errdef.Usage(fmt.Errorf("writing into destination %s: %w", dest, err))
+		tmp, terr := os.MkdirTemp(dest, ".chartship-")
+		if terr != nil {
+			return nil, errdef.Usage(fmt.Errorf("writing into destination %s: %w", dest, terr))
 		}
 		defer os.RemoveAll(tmp)
 		tmpPath = filepath.Join(tmp, base)
