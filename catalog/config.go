@@ -117,7 +117,7 @@ func (c *Config) Resolve(nameOrRef string) (NamedCatalog, error) {
 	if len(names) > 0 {
 		known = "known: " + strings.Join(names, ", ")
 	}
-	return NamedCatalog{}, errdef.Usage(fmt.Errorf("--to %q: no catalog of that name in %s (%s); give a URL (git+https://…, oci://…) or add it under catalogs:", nameOrRef, ConfigFile, known))
+	return NamedCatalog{}, errdef.Usage(fmt.Errorf("--to %q: no catalog of that name in %s (%s); give a URL (git+https://…, oci://…) or add it to the catalogs list there", nameOrRef, ConfigFile, known))
 }
 
 // Select returns the configured catalogs that are test catalogs (test true) or

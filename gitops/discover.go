@@ -44,23 +44,22 @@ const (
 
 // ref is one version reference found in a file.
 type ref struct {
-	file         string
-	line, column int
-	kind         string // Kind*
-	object       string // "App default/hello" (empty for a bare marker)
-	field        string // spec.version …
-	node         *yaml.Node
-	marker       *Marker
-	markerLine   int
-	name         string     // chart/app name as written: App spec.name, HelmRelease chart, OCI URL's last element
-	catalog      string     // App spec.catalog
-	source       string     // HelmRelease sourceRef "Kind/ns/name"
-	url          string     // OCIRepository spec.url
-	isRange      bool       // the value is a range Flux follows in the cluster (OCIRepository spec.ref.semver, HelmRelease version range)
-	block        *yaml.Node // for a marker inside a literal block (inline kustomize patch): the block scalar
-	blockLine    int        // line and column of the scalar within the block's text
-	blockColumn  int
-	blockIndent  int
+	file        string
+	kind        string // Kind*
+	object      string // "App default/hello" (empty for a bare marker)
+	field       string // spec.version …
+	node        *yaml.Node
+	marker      *Marker
+	markerLine  int
+	name        string     // chart/app name as written: App spec.name, HelmRelease chart, OCI URL's last element
+	catalog     string     // App spec.catalog
+	source      string     // HelmRelease sourceRef "Kind/ns/name"
+	url         string     // OCIRepository spec.url
+	isRange     bool       // the value is a range Flux follows in the cluster (OCIRepository spec.ref.semver, HelmRelease version range)
+	block       *yaml.Node // for a marker inside a literal block (inline kustomize patch): the block scalar
+	blockLine   int        // line and column of the scalar within the block's text
+	blockColumn int
+	blockIndent int
 }
 
 type imagePolicy struct {

@@ -102,8 +102,8 @@ func (c *prClient) findOpen(ctx context.Context, base, branch, prefix string) (*
 func (c *prClient) openOrUpdate(ctx context.Context, existing *github.PullRequest, base, branch, title, body string) (PullRequest, error) {
 	if existing == nil {
 		pr, _, err := c.gh.PullRequests.Create(ctx, c.owner, c.name, github.CreatePullRequest{
-			Title: github.Ptr(title), Head: branch, Base: base, Body: github.Ptr(body),
-			MaintainerCanModify: github.Ptr(true)})
+			Title: new(title), Head: branch, Base: base, Body: new(body),
+			MaintainerCanModify: new(true)})
 		if err == nil {
 			return PullRequest{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Action: "opened"}, nil
 		}
@@ -118,7 +118,7 @@ func (c *prClient) openOrUpdate(ctx context.Context, existing *github.PullReques
 			return PullRequest{}, errdef.External(fmt.Errorf("GitHub says a pull request for %s already exists but lists none open into %s", branch, base))
 		}
 	}
-	pr, _, err := c.gh.PullRequests.Edit(ctx, c.owner, c.name, existing.GetNumber(), &github.PullRequest{Title: github.Ptr(title), Body: github.Ptr(body)})
+	pr, _, err := c.gh.PullRequests.Edit(ctx, c.owner, c.name, existing.GetNumber(), &github.PullRequest{Title: new(title), Body: new(body)})
 	if err != nil {
 		return PullRequest{}, c.apiError(fmt.Sprintf("update pull request #%d", existing.GetNumber()), err)
 	}

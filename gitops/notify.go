@@ -108,7 +108,7 @@ func Notify(ctx context.Context, receiver string, opts NotifyOptions) (*NotifyRe
 		why = ": no Receiver at this path; copy the URL from the Receiver's status.webhookPath"
 	}
 	text := strings.TrimSpace(redact.String(string(detail), opts.Token))
-	return res, errdef.External(fmt.Errorf("Receiver %s answered %s%s (%s)", res.Receiver, resp.Status, why, text))
+	return res, errdef.External(fmt.Errorf("the Flux Receiver %s answered %s%s (%s)", res.Receiver, resp.Status, why, text))
 }
 
 // maskHook shortens the last path element of a webhook URL — a secret digest

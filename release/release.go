@@ -96,7 +96,6 @@ type Result struct {
 	Seconds     float64             `json:"seconds"`
 	Package     *chart.Package      `json:"-"`
 	Test        *upgradetest.Result `json:"-"`
-	stageErrors map[Stage]error
 }
 
 // Run releases the chart in dir. The returned Result is never nil; the error

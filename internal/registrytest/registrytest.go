@@ -92,11 +92,10 @@ func (r Request) IsWrite() bool {
 }
 
 type config struct {
-	tls               bool
-	username, pass    string
-	acr               *ACRConfig
-	maxTags           int
-	storageParameters map[string]any
+	tls            bool
+	username, pass string
+	acr            *ACRConfig
+	maxTags        int
 }
 
 // Option configures New.
