@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-github/v93/github"
 
 	"github.com/chartship/chartship/internal/errdef"
+	gitcli "github.com/chartship/chartship/internal/git"
 	"github.com/chartship/chartship/internal/logging"
 )
 
@@ -180,7 +181,7 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 				return nil, errdef.External(err)
 			}
 		}
-		plan, err := PlanDir(ctx, g.dir, req, opts.Plan)
+		plan, err := PlanDir(ctx, g.repo.Dir, req, opts.Plan)
 		if err != nil {
 			return nil, err
 		}
@@ -193,7 +194,7 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 			res.Status, res.Branch = StatusUpToDate, ""
 			return res, plan.Err()
 		}
-		if err := plan.Write(g.dir); err != nil {
+		if err := plan.Write(g.repo.Dir); err != nil {
 			return nil, err
 		}
 		var msg bytes.Buffer
@@ -214,7 +215,7 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 				res.Status = StatusPushed
 				return res, plan.Err()
 			}
-			if !rejected(err) || attempt >= 3 {
+			if !gitcli.IsPushRejected(err) || attempt >= 3 {
 				return nil, errdef.External(fmt.Errorf("push to %s: %w", opts.PushTo, err))
 			}
 			log.Info("the branch moved while bumping; rebuilding the bump on its new tip", "branch", opts.PushTo, "attempt", attempt)

@@ -1,18 +1,16 @@
 package gitops
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/chartship/chartship/internal/errdef"
+	gitcli "github.com/chartship/chartship/internal/git"
 	"github.com/chartship/chartship/internal/redact"
 )
 
@@ -75,75 +73,41 @@ func parseRemote(ref string, auth GitAuth) (remote, error) {
 	return remote{}, errdef.Usage(fmt.Errorf("repository %q is neither a directory nor a git URL (git+https://HOST/ORG/REPO.git, https://…, file://…, ssh://…)", redact.URL(ref)))
 }
 
-// git runs the git CLI in one working directory.
+// git runs the git CLI (internal/git: credentials through a helper that reads
+// them from the environment, never on a command line) in one working directory.
 type git struct {
-	dir    string
+	repo   *gitcli.Repo
 	remote remote
-	author Signature
 }
 
-func (g *git) env() []string {
-	env := []string{}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GIT_CONFIG_") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env, "GIT_TERMINAL_PROMPT=0",
-		"GIT_AUTHOR_NAME="+g.author.Name, "GIT_AUTHOR_EMAIL="+g.author.Email,
-		"GIT_COMMITTER_NAME="+g.author.Name, "GIT_COMMITTER_EMAIL="+g.author.Email)
-	if a := g.remote.auth; a.Username != "" || a.Password != "" {
-		// The header travels in the environment: not in argv, not in .git/config.
-		basic := base64.StdEncoding.EncodeToString([]byte(a.Username + ":" + a.Password))
-		env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader",
-			"GIT_CONFIG_VALUE_0=Authorization: Basic "+basic)
-	}
-	return env
+func newGit(dir string, r remote, author Signature) *git {
+	return &git{remote: r, repo: &gitcli.Repo{
+		Dir:  dir,
+		Auth: gitcli.Auth{Username: r.auth.Username, Token: r.auth.Password},
+		Env: []string{
+			"GIT_AUTHOR_NAME=" + author.Name, "GIT_AUTHOR_EMAIL=" + author.Email,
+			"GIT_COMMITTER_NAME=" + author.Name, "GIT_COMMITTER_EMAIL=" + author.Email,
+		},
+	}}
 }
 
-// run runs git and returns its trimmed stdout. Errors carry git's stderr with
-// every credential masked, and are classified as external (a remote failed).
+// run runs git and returns its trimmed stdout. Errors name the repository and
+// carry git's stderr with every credential masked.
 func (g *git) run(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = g.dir
-	cmd.Env = g.env()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		msg = redact.String(msg, g.remote.auth.Password, base64.StdEncoding.EncodeToString([]byte(g.remote.auth.Username+":"+g.remote.auth.Password)))
-		return "", &gitError{args: args, remote: g.remote.display, msg: msg, err: err}
+	out, err := g.repo.Run(ctx, args...)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", g.remote.display, err)
 	}
-	return strings.TrimSpace(stdout.String()), nil
-}
-
-type gitError struct {
-	args   []string
-	remote string
-	msg    string
-	err    error
-}
-
-func (e *gitError) Error() string {
-	return fmt.Sprintf("git %s (%s): %v: %s", e.args[0], e.remote, e.err, e.msg)
-}
-
-func (e *gitError) Unwrap() error { return e.err }
-
-// rejected reports whether a push failed because the remote branch moved.
-func rejected(err error) bool {
-	var ge *gitError
-	return errors.As(err, &ge) && (strings.Contains(ge.msg, "non-fast-forward") || strings.Contains(ge.msg, "fetch first") ||
-		strings.Contains(ge.msg, "[rejected]") || strings.Contains(ge.msg, "stale info"))
+	return strings.TrimSpace(out), nil
 }
 
 // clone clones r into dir and returns the default branch.
 func clone(ctx context.Context, r remote, dir string, author Signature) (*git, string, error) {
-	g := &git{dir: filepath.Dir(dir), remote: r, author: author}
+	g := newGit(filepath.Dir(dir), r, author)
 	if _, err := g.run(ctx, "clone", "--quiet", "--no-tags", "--depth=1", "--no-single-branch", r.url, dir); err != nil {
 		return nil, "", errdef.External(fmt.Errorf("clone the GitOps repository: %w; check the URL and the credentials (--git-token)", err))
 	}
-	g.dir = dir
+	g.repo.Dir = dir
 	branch, err := g.run(ctx, "symbolic-ref", "--quiet", "--short", "HEAD")
 	if err != nil {
 		return nil, "", errdef.External(fmt.Errorf("the GitOps repository %s has no default branch (empty repository?): %w", r.display, err))
