@@ -11,15 +11,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/gitops"
 	"github.com/chartship/chartship/internal/errdef"
+	gitcli "github.com/chartship/chartship/internal/git"
 	"github.com/chartship/chartship/internal/localregistry"
 	"github.com/chartship/chartship/internal/logging"
 	"github.com/chartship/chartship/publish"
@@ -92,9 +91,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	log.Info("started an OCI registry", "ref", res.Registry)
 
-	g := gitRunner{env: append(os.Environ(),
+	g := gitRunner{ctx: ctx, env: []string{
 		"GIT_AUTHOR_NAME=chartship demo", "GIT_AUTHOR_EMAIL=demo@chartship.invalid",
-		"GIT_COMMITTER_NAME=chartship demo", "GIT_COMMITTER_EMAIL=demo@chartship.invalid")}
+		"GIT_COMMITTER_NAME=chartship demo", "GIT_COMMITTER_EMAIL=demo@chartship.invalid"}}
 	for _, bare := range []string{"catalog.git", "gitops.git"} {
 		if err := g.run("", "init", "--quiet", "--bare", "--initial-branch=main", filepath.Join(work, bare)); err != nil {
 			return nil, err
@@ -193,7 +192,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 const defaultTimeout = 3 * time.Minute
 
-type gitRunner struct{ env []string }
+// gitRunner runs git (internal/git) in a directory as the demo's author.
+type gitRunner struct {
+	ctx context.Context
+	env []string
+}
 
 func (g gitRunner) run(dir string, args ...string) error {
 	_, err := g.output(dir, args...)
@@ -201,18 +204,8 @@ func (g gitRunner) run(dir string, args ...string) error {
 }
 
 func (g gitRunner) output(dir string, args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = g.env
-	out, err := cmd.Output()
-	if err != nil {
-		msg := err.Error()
-		if ee, ok := err.(*exec.ExitError); ok {
-			msg = strings.TrimSpace(string(ee.Stderr))
-		}
-		return "", errdef.External(fmt.Errorf("git %s: %s", strings.Join(args, " "), msg))
-	}
-	return string(out), nil
+	out, err := (&gitcli.Repo{Dir: dir, Env: g.env}).Run(g.ctx, args...)
+	return out, errdef.External(err)
 }
 
 // seed makes the first commit of the bare repository at url from files.
