@@ -84,9 +84,7 @@ func openTargets(cfg *catalog.Config, to []string, pkg *chart.Package, opts cata
 	refs := to
 	if len(refs) == 0 {
 		test := release.IsPrerelease(pkg.Version())
-		for _, n := range cfg.Select(test) {
-			refs = append(refs, n.Name)
-		}
+		refs = names(cfg.Select(test))
 		if len(refs) == 0 {
 			kind := "release"
 			if test {
@@ -95,6 +93,11 @@ func openTargets(cfg *catalog.Config, to []string, pkg *chart.Package, opts cata
 			return nil, errdef.Usage(fmt.Errorf("%s: no --to given and %s names no %s catalogs; give --to oci://… or git+https://…", pkg, catalog.ConfigFile, kind))
 		}
 	}
+	return openCatalogs(cfg, refs, opts)
+}
+
+// openCatalogs opens each ref, a URL or a name from cfg, as a publish target.
+func openCatalogs(cfg *catalog.Config, refs []string, opts catalog.Options) ([]publish.Target, error) {
 	var targets []publish.Target
 	for _, ref := range refs {
 		c, err := cfg.Open(ref, opts)

@@ -122,21 +122,7 @@ func runRelease(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	opts := release.Options{Package: build, Logger: log}
-	var firstOCI catalog.Catalog
-	open := func(refs []string) ([]publish.Target, error) {
-		var out []publish.Target
-		for _, ref := range refs {
-			c, err := cfg.Open(ref, copts)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, c)
-			if n, _ := cfg.Resolve(ref); firstOCI == nil && n.OCI != "" {
-				firstOCI = c
-			}
-		}
-		return out, nil
-	}
+	open := func(refs []string) ([]publish.Target, error) { return openCatalogs(cfg, refs, copts) }
 	if to := cmd.StringSlice("to"); len(to) > 0 {
 		if opts.Publish.Release, err = open(to); err != nil {
 			return err
@@ -190,8 +176,12 @@ func runRelease(ctx context.Context, cmd *cli.Command) error {
 		if token := firstNonEmpty(copts.Git.Token, cmd.String("github-token")); token != "" {
 			b.Apply.Auth = gitops.GitAuth{Username: firstNonEmpty(copts.Git.Username, "x-access-token"), Password: token}
 		}
-		if firstOCI != nil {
-			b.Versions = firstOCI
+		// The registry Flux watches lists the versions policies choose from.
+		for _, t := range opts.Publish.Release {
+			if c, ok := t.(catalog.Catalog); ok && strings.HasPrefix(c.String(), "oci://") {
+				b.Versions = c
+				break
+			}
 		}
 		opts.Bump = b
 	}
