@@ -152,34 +152,21 @@ func scanTree(ctx context.Context, root string, workers int) ([]*fileScan, error
 		workers = runtime.GOMAXPROCS(0) * 2
 	}
 	results := make([]*fileScan, len(paths))
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 0, 64<<10) // reused: most files are only screened
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(paths) || ctx.Err() != nil {
-					return
-				}
-				rel, _ := filepath.Rel(root, paths[i])
-				rel = filepath.ToSlash(rel)
-				var err error
-				buf, err = readInto(buf[:0], paths[i])
-				if err != nil {
-					results[i] = &fileScan{path: rel, problems: []Problem{{File: rel, Message: fmt.Sprintf("cannot read: %v", err)}}}
-					continue
-				}
-				if !interesting(buf) {
-					continue
-				}
-				results[i] = scanFile(rel, bytes.Clone(buf))
-			}
-		}()
-	}
-	wg.Wait()
+	// Each worker reuses one buffer: most files are only screened.
+	parallel(ctx, len(paths), workers, func() []byte { return make([]byte, 0, 64<<10) }, func(buf []byte, i int) []byte {
+		rel, _ := filepath.Rel(root, paths[i])
+		rel = filepath.ToSlash(rel)
+		var err error
+		buf, err = readInto(buf[:0], paths[i])
+		if err != nil {
+			results[i] = &fileScan{path: rel, problems: []Problem{{File: rel, Message: fmt.Sprintf("cannot read: %v", err)}}}
+			return buf
+		}
+		if interesting(buf) {
+			results[i] = scanFile(rel, bytes.Clone(buf))
+		}
+		return buf
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -470,4 +457,27 @@ func lastElem(s string) string {
 		s = s[:i]
 	}
 	return s
+}
+
+// parallel runs job for every index in [0, n) on workers goroutines, stopping
+// early when ctx is done. Each goroutine makes its own scratch state with start
+// and threads it through its jobs.
+func parallel[S any](ctx context.Context, n, workers int, start func() S, job func(state S, i int) S) {
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range min(workers, max(n, 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			state := start()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				state = job(state, i)
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -156,23 +155,14 @@ func PlanDir(ctx context.Context, dir string, req Request, opts Options) (*Plan,
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(scans) {
-					return
-				}
-				parts[i].contents = map[string][]byte{}
-				pl.planFile(scans[i], &parts[i])
-			}
-		}()
+	parallel(ctx, len(scans), workers, func() struct{} { return struct{}{} }, func(_ struct{}, i int) struct{} {
+		parts[i].contents = map[string][]byte{}
+		pl.planFile(scans[i], &parts[i])
+		return struct{}{}
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	wg.Wait()
 	plan := &Plan{Chart: req.Chart, Version: req.Version, Changes: []Change{}, contents: map[string][]byte{}}
 	for i := range parts {
 		plan.Changes = append(plan.Changes, parts[i].Changes...)
