@@ -37,14 +37,12 @@ func gitOptions(cmd *cli.Command) (catalog.GitOptions, error) {
 		Branch:     cmd.String("branch"),
 		SSHKeyFile: cmd.String("ssh-key"),
 		Username:   cmd.String("git-username"),
-		Retries:    int(cmd.Int("retries")),
 	}
-	if o.Retries < 0 {
-		return o, errdef.Usage(fmt.Errorf("--retries %d: give 0 or more", o.Retries))
+	r, err := retries(cmd)
+	if err != nil {
+		return o, err
 	}
-	if o.Retries == 0 {
-		o.Retries = -1 // the library reads 0 as its default; the user means none
-	}
+	o.Retries = r
 	o.Token = os.Getenv(envGitToken)
 	if o.Token == "" {
 		o.Token = os.Getenv(envGitHubToken)

@@ -49,6 +49,19 @@ func ociFlags() []cli.Flag {
 	}
 }
 
+// retries reads --retries for the catalog libraries, which read 0 as "the
+// default" and a negative number as "never retry".
+func retries(cmd *cli.Command) (int, error) {
+	switch r := cmd.Int("retries"); {
+	case r < 0:
+		return 0, errdef.Usage(fmt.Errorf("--retries %d: give 0 (never retry) or more", r))
+	case r == 0:
+		return -1, nil
+	default:
+		return r, nil
+	}
+}
+
 // ociReadFlags are the OCI flags of commands that only read registries (no --force).
 func ociReadFlags() []cli.Flag {
 	var out []cli.Flag
@@ -87,14 +100,11 @@ func ociOptions(cmd *cli.Command) (catalog.OCIOptions, error) {
 			AuthorityHost: cmd.String("azure-authority-host"),
 		},
 	}
-	switch r := cmd.Int("retries"); {
-	case r < 0:
-		return o, errdef.Usage(fmt.Errorf("--retries %d: give 0 (never retry) or more", r))
-	case r == 0:
-		o.Retries = -1 // the library reads 0 as "default"
-	default:
-		o.Retries = r
+	r, err := retries(cmd)
+	if err != nil {
+		return o, err
 	}
+	o.Retries = r
 	if o.Timeout <= 0 {
 		return o, errdef.Usage(fmt.Errorf("--registry-timeout %s: give a positive duration such as 5m", o.Timeout))
 	}
