@@ -16,14 +16,8 @@ import (
 	"github.com/chartship/chartship/internal/errdef"
 )
 
-// versionLister is what bump needs from a catalog: the versions it offers.
-// catalog.Lister satisfies it.
-type versionLister interface {
-	Versions(ctx context.Context, chart string) ([]string, error)
-}
-
 // openVersions opens the catalog --registry names to list its versions.
-func openVersions(cmd *cli.Command, ref string) (versionLister, error) {
+func openVersions(cmd *cli.Command, ref string) (catalog.Lister, error) {
 	o, err := ociOptions(cmd)
 	if err != nil {
 		return nil, err
