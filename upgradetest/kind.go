@@ -1,15 +1,29 @@
 package upgradetest
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
+	"syscall"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+	kindexec "sigs.k8s.io/kind/pkg/exec"
 	kindlog "sigs.k8s.io/kind/pkg/log"
 
 	"github.com/chartship/chartship/internal/logging"
@@ -17,77 +31,496 @@ import (
 
 // KindOptions configures KindCluster.
 type KindOptions struct {
-	// Name of the kind cluster; one with this name is reused if it exists (default "chartship").
+	// Name of the kind cluster; one with this name is reused if it exists and answers
+	// (default "chartship").
 	Name string
-	// NodeImage, e.g. "kindest/node:v1.36.0"; empty: kind's default.
+	// NodeImage, e.g. "kindest/node:v1.37.2"; empty: kind's default.
 	NodeImage string
 	// Keep leaves a cluster this call created running after Close.
 	Keep bool
+	// LoadImages are local images of the container engine side-loaded into every node
+	// before the cluster is handed out, as `kind load docker-image` does.
+	LoadImages []string
+	// CreateTimeout bounds waiting for a new cluster's nodes to be Ready (default 5m).
+	CreateTimeout time.Duration
+	// StateDir records which clusters chartship created, so that a later run can tell a
+	// cluster a killed run left behind from one a person made (default
+	// $XDG_CACHE_HOME/chartship/kind/clusters).
+	StateDir string
 	// Logger gets progress lines; nil discards them.
 	Logger *slog.Logger
 }
 
-// KindCluster creates (or reuses) a kind cluster through the kind library. Without a
-// container engine it fails at once, pointing at --cluster kubeconfig.
+// kindState is what chartship records about a kind cluster it created.
+type kindState struct {
+	Name    string    `json:"name"`
+	Engine  string    `json:"engine"`
+	PID     int       `json:"pid"`  // the run that owns it; 0 once that run let it go
+	Keep    bool      `json:"keep"` // --keep-cluster: never deleted by chartship
+	Created time.Time `json:"created"`
+}
+
+// KindCluster creates (or reuses) a kind cluster through the kind library and side-loads
+// opts.LoadImages into its nodes. Close deletes the cluster only if this call created it (or
+// adopted one a killed run left behind) and opts.Keep is false, and only once no other
+// chartship run on this machine uses it. Runs with different names go on at once; runs
+// with the same name share one cluster. Without a container engine it fails at once,
+// pointing at --cluster kubeconfig.
 func KindCluster(ctx context.Context, opts KindOptions) (*Cluster, error) {
 	log := logging.OrDiscard(opts.Logger)
 	if opts.Name == "" {
 		opts.Name = "chartship"
 	}
+	if opts.CreateTimeout <= 0 {
+		opts.CreateTimeout = 5 * time.Minute
+	}
 	runtime, err := cluster.DetectNodeProvider()
 	if err != nil {
 		return nil, noEngine(err)
 	}
-	p := cluster.NewProvider(runtime, cluster.ProviderWithLogger(kindlog.NoopLogger{}))
-	existing, err := p.List()
-	if err != nil {
+	p := cluster.NewProvider(runtime, cluster.ProviderWithLogger(kindLogger{log}))
+	if _, err := p.List(); err != nil {
 		return nil, noEngine(err)
 	}
-	created := false
-	if slices.Contains(existing, opts.Name) {
-		log.Info("reusing kind cluster", "name", opts.Name)
-	} else {
-		log.Info("creating kind cluster", "name", opts.Name, "image", opts.NodeImage)
-		scratch, cleanup := scratchKubeconfig()
-		defer cleanup()
-		createOpts := []cluster.CreateOption{cluster.CreateWithWaitForReady(3 * time.Minute),
-			cluster.CreateWithDisplayUsage(false), cluster.CreateWithDisplaySalutation(false),
-			cluster.CreateWithKubeconfigPath(scratch)}
-		if opts.NodeImage != "" {
-			createOpts = append(createOpts, cluster.CreateWithNodeImage(opts.NodeImage))
-		}
-		if err := p.Create(opts.Name, createOpts...); err != nil {
-			return nil, fmt.Errorf("creating kind cluster %q: %w", opts.Name, err)
-		}
-		created = true
-	}
-	kc, err := p.KubeConfig(opts.Name, false)
-	if err != nil {
-		return nil, fmt.Errorf("reading the kubeconfig of kind cluster %q: %w", opts.Name, err)
-	}
-	c, err := ClusterFromKubeconfigBytes("kind:"+opts.Name, []byte(kc), "")
+	engine := engineID()
+	st, err := openKindState(opts, engine)
 	if err != nil {
 		return nil, err
 	}
-	c.close = func(context.Context) error {
-		if !created || opts.Keep {
+	// One run at a time decides whether to create, reuse or recover the cluster; every run
+	// using it holds the use lock shared, so whoever closes last may delete it.
+	if err := lockFile(ctx, st.decide, syscall.LOCK_EX); err != nil {
+		st.close()
+		return nil, err
+	}
+	c, owned, err := acquireKind(ctx, p, st, opts, log)
+	if err == nil {
+		err = loadImages(ctx, p, opts.Name, opts.LoadImages, log)
+	}
+	if err == nil {
+		err = lockFile(ctx, st.use, syscall.LOCK_SH)
+	}
+	if err != nil {
+		if owned && !opts.Keep {
+			_ = deleteKind(p, opts.Name, log)
+			st.remove()
+		}
+		st.close()
+		return nil, err
+	}
+	unlock(st.decide)
+	c.close = func(ctx context.Context) error {
+		defer st.close()
+		// Deciding to delete excludes another run deciding to reuse.
+		if err := lockFile(ctx, st.decide, syscall.LOCK_EX); err != nil {
+			return err
+		}
+		rec, _ := st.read()
+		if rec == nil || rec.Keep {
+			return nil // not chartship's to delete, or kept on purpose
+		}
+		if !owned && rec.PID != 0 && processAlive(rec.PID) {
+			return nil // its owner is still running
+		}
+		if err := syscall.Flock(int(st.use.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			// Another run still uses it: hand it over; the last one out deletes it.
+			rec.PID = 0
+			_ = st.write(rec)
+			log.Info("kind cluster still in use by another run, which deletes it when done", "name", opts.Name)
 			return nil
 		}
 		log.Info("deleting kind cluster", "name", opts.Name)
-		scratch, cleanup := scratchKubeconfig()
-		defer cleanup()
-		if err := p.Delete(opts.Name, scratch); err != nil {
-			return fmt.Errorf("deleting kind cluster %q: %w; delete it with `kind delete cluster --name %s`", opts.Name, err, opts.Name)
+		if err := deleteKind(p, opts.Name, log); err != nil {
+			return err
 		}
+		st.remove()
 		return nil
 	}
 	return c, nil
 }
 
+// acquireKind reuses, recovers or creates the cluster; owned says this run created or
+// adopted it (Close deletes it unless Keep).
+func acquireKind(ctx context.Context, p *cluster.Provider, st *kindStateFile, opts KindOptions, log *slog.Logger) (*Cluster, bool, error) {
+	existing, err := p.List()
+	if err != nil {
+		return nil, false, noEngine(err)
+	}
+	rec, err := st.read()
+	if err != nil {
+		return nil, false, err
+	}
+	if slices.Contains(existing, opts.Name) {
+		c, healthErr := kindClusterHealthy(ctx, p, opts.Name)
+		switch {
+		case healthErr == nil && rec != nil && !rec.Keep && (rec.PID == 0 || !processAlive(rec.PID)):
+			log.Info("reusing kind cluster a killed run left behind; deleting it when done", "name", opts.Name)
+			rec.PID, rec.Keep = os.Getpid(), opts.Keep
+			if err := st.write(rec); err != nil {
+				return nil, false, err
+			}
+			return c, true, nil
+		case healthErr == nil:
+			log.Info("reusing kind cluster", "name", opts.Name)
+			return c, false, nil
+		case rec == nil:
+			return nil, false, fmt.Errorf("kind cluster %q exists but does not answer (%v), and chartship did not create it: "+
+				"delete it with `kind delete cluster --name %s` or pass another --kind-name", opts.Name, healthErr, opts.Name)
+		default:
+			log.Warn("kind cluster left behind by a killed run does not answer; deleting and re-creating it",
+				"name", opts.Name, "error", healthErr)
+			if err := deleteKind(p, opts.Name, log); err != nil {
+				return nil, false, err
+			}
+			st.remove()
+		}
+	}
+	if rec != nil {
+		st.remove() // a record without its cluster
+	}
+	return createKind(ctx, p, st, opts, log)
+}
+
+func createKind(ctx context.Context, p *cluster.Provider, st *kindStateFile, opts KindOptions, log *slog.Logger) (*Cluster, bool, error) {
+	cfg, notes, err := kindConfig()
+	if err != nil {
+		return nil, false, err
+	}
+	log.Info("creating kind cluster", "name", opts.Name, "image", opts.NodeImage, "host", notes)
+	// Record ownership before the first container exists: a run killed from here on
+	// leaves a cluster the next run knows it may delete.
+	if err := st.write(&kindState{Name: opts.Name, Engine: st.engine, PID: os.Getpid(), Keep: opts.Keep, Created: time.Now().UTC()}); err != nil {
+		return nil, false, err
+	}
+	scratch, cleanup := scratchKubeconfig()
+	defer cleanup()
+	createOpts := []cluster.CreateOption{
+		cluster.CreateWithV1Alpha4Config(cfg),
+		cluster.CreateWithWaitForReady(opts.CreateTimeout),
+		cluster.CreateWithDisplayUsage(false), cluster.CreateWithDisplaySalutation(false),
+		cluster.CreateWithKubeconfigPath(scratch),
+	}
+	if opts.NodeImage != "" {
+		createOpts = append(createOpts, cluster.CreateWithNodeImage(opts.NodeImage))
+	}
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- p.Create(opts.Name, createOpts...) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		// kind's Create takes no context: wait for it, then delete what it made.
+		<-done
+		_ = deleteKind(p, opts.Name, log)
+		st.remove()
+		return nil, false, fmt.Errorf("creating kind cluster %q: %w", opts.Name, ctx.Err())
+	}
+	if err != nil {
+		st.remove() // kind deletes a cluster whose creation failed
+		return nil, false, fmt.Errorf("creating kind cluster %q with node image %q: %w%s; "+
+			"check the engine (docker info) and the image (scripts/kind-env up DIR builds one offline)",
+			opts.Name, opts.NodeImage, err, kindOutput(err))
+	}
+	c, err := kindClusterHealthy(ctx, p, opts.Name)
+	if err != nil {
+		return nil, true, fmt.Errorf("kind cluster %q was created but does not answer: %w", opts.Name, err)
+	}
+	log.Info("kind cluster ready", "name", opts.Name, "seconds", time.Since(start).Round(100*time.Millisecond).Seconds())
+	return c, true, nil
+}
+
+// kindConfig is the cluster configuration chartship asks kind for: one node, and what the
+// engine's host needs — on a cgroup v1 host the kubelet must be told to start anyway
+// (failCgroupV1 defaults to true from Kubernetes 1.35).
+func kindConfig() (*v1alpha4.Cluster, string, error) {
+	cfg := &v1alpha4.Cluster{TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"}}
+	notes := "cgroup v2"
+	if engineCgroupVersion() == "1" {
+		notes = "cgroup v1: kubelet failCgroupV1=false"
+		cfg.KubeadmConfigPatches = append(cfg.KubeadmConfigPatches,
+			"apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailCgroupV1: false\n")
+	}
+	return cfg, notes, nil
+}
+
+// engineCgroupVersion asks the container engine which cgroup version its host runs
+// ("1" or "2"; "" when it can't tell, which is treated as 2).
+func engineCgroupVersion() string {
+	for _, q := range [][]string{
+		{"docker", "info", "--format", "{{.CgroupVersion}}"},
+		{"podman", "info", "--format", "{{.Host.CgroupsVersion}}"},
+	} {
+		if _, err := exec.LookPath(q[0]); err != nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		out, err := exec.CommandContext(ctx, q[0], q[1:]...).Output()
+		cancel()
+		if err == nil {
+			return strings.TrimPrefix(strings.TrimSpace(string(out)), "v")
+		}
+	}
+	return ""
+}
+
+// kindClusterHealthy reads the cluster's kubeconfig and waits (up to a minute) until the
+// API server answers and every node is Ready.
+func kindClusterHealthy(ctx context.Context, p *cluster.Provider, name string) (*Cluster, error) {
+	kc, err := p.KubeConfig(name, false)
+	if err != nil {
+		return nil, fmt.Errorf("reading its kubeconfig: %w", err)
+	}
+	c, err := ClusterFromKubeconfigBytes("kind:"+name, []byte(kc), "")
+	if err != nil {
+		return nil, err
+	}
+	rc := c.RESTConfig()
+	rc.Timeout = 10 * time.Second
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var last error
+	for {
+		last = nodesReady(ctx, client)
+		if last == nil {
+			return c, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, last
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func nodesReady(ctx context.Context, client kubernetes.Interface) error {
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("listing nodes: %w", err)
+	}
+	if len(nodes.Items) == 0 {
+		return errors.New("no nodes")
+	}
+	for _, n := range nodes.Items {
+		ready := false
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				ready = true
+			}
+		}
+		if !ready {
+			return fmt.Errorf("node %s is not Ready", n.Name)
+		}
+	}
+	return nil
+}
+
+// loadImages side-loads local images into every node of the cluster, skipping those a node
+// already has with the same ID.
+func loadImages(ctx context.Context, p *cluster.Provider, name string, images []string, log *slog.Logger) error {
+	if len(images) == 0 {
+		return nil
+	}
+	nodes, err := p.ListInternalNodes(name)
+	if err != nil {
+		return fmt.Errorf("listing the nodes of kind cluster %q: %w", name, err)
+	}
+	for _, img := range images {
+		id, err := localImageID(ctx, img)
+		if err != nil {
+			return err
+		}
+		var need []int
+		for i, n := range nodes {
+			if have, err := nodeutils.ImageID(n, img); err == nil && have == id {
+				continue
+			}
+			need = append(need, i)
+		}
+		if len(need) == 0 {
+			log.Info("image already in the cluster", "image", img)
+			continue
+		}
+		start := time.Now()
+		archive, err := os.CreateTemp("", "chartship-load-image-*.tar")
+		if err != nil {
+			return err
+		}
+		archivePath := archive.Name()
+		archive.Close()
+		defer os.Remove(archivePath)
+		var stderr bytes.Buffer
+		save := exec.CommandContext(ctx, "docker", "save", "-o", archivePath, img)
+		save.Stderr = &stderr
+		if err := save.Run(); err != nil {
+			return fmt.Errorf("--load-image %s: docker save failed: %w: %s", img, err, strings.TrimSpace(stderr.String()))
+		}
+		for _, i := range need {
+			f, err := os.Open(archivePath)
+			if err != nil {
+				return err
+			}
+			err = nodeutils.LoadImageArchive(nodes[i], f)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("--load-image %s: loading it into node %s: %w%s", img, nodes[i], err, kindOutput(err))
+			}
+		}
+		log.Info("loaded image into the cluster", "image", img, "nodes", len(need), "seconds", time.Since(start).Round(100*time.Millisecond).Seconds())
+	}
+	return nil
+}
+
+func localImageID(ctx context.Context, img string) (string, error) {
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", img)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("--load-image %s: no such image in the container engine (%s): build or pull it there first",
+			img, strings.TrimSpace(firstLine(stderr.String())))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func deleteKind(p *cluster.Provider, name string, log *slog.Logger) error {
+	scratch, cleanup := scratchKubeconfig()
+	defer cleanup()
+	if err := p.Delete(name, scratch); err != nil {
+		log.Warn("deleting kind cluster failed", "name", name, "error", err)
+		return fmt.Errorf("deleting kind cluster %q: %w; delete it with `kind delete cluster --name %s`", name, err, name)
+	}
+	return nil
+}
+
+// kindOutput is the tail of what the failing command printed, when kind says.
+func kindOutput(err error) string {
+	re := kindexec.RunErrorForError(err)
+	if re == nil || len(bytes.TrimSpace(re.Output)) == 0 {
+		return ""
+	}
+	return "; its output ends: " + strings.ReplaceAll(tail(string(re.Output), 5), "\n", " | ")
+}
+
 func noEngine(err error) error {
 	return fmt.Errorf("%w: --cluster kind needs a running Docker (or podman/nerdctl) engine (%v); "+
-		"to use an existing cluster instead pass --cluster kubeconfig [--kubeconfig FILE] [--kube-context NAME]",
+		"start one (scripts/kind-env up DIR starts one on this machine) or, to use an existing cluster, "+
+		"pass --cluster kubeconfig [--kubeconfig FILE] [--kube-context NAME]",
 		errNoContainerEngine, err)
+}
+
+// engineID names the container engine the kind provider talks to, so that state about a
+// cluster in one engine is not applied to a same-named cluster in another.
+func engineID() string {
+	for _, v := range []string{"DOCKER_HOST", "CONTAINER_HOST", "KIND_EXPERIMENTAL_PROVIDER"} {
+		if s := os.Getenv(v); s != "" {
+			return v + "=" + s
+		}
+	}
+	return "default"
+}
+
+// kindStateFile is the record and the locks of one cluster name in one engine: decide is
+// held exclusively while a run creates, reuses, recovers or deletes the cluster; use is held
+// shared by every run using it.
+type kindStateFile struct {
+	path, engine string
+	decide, use  *os.File
+}
+
+func openKindState(opts KindOptions, engine string) (*kindStateFile, error) {
+	dir := opts.StateDir
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		dir = filepath.Join(base, "chartship", "kind", "clusters")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("kind cluster state directory %s: %w", dir, err)
+	}
+	sum := sha256.Sum256([]byte(engine))
+	base := filepath.Join(dir, opts.Name+"-"+hex.EncodeToString(sum[:4]))
+	st := &kindStateFile{path: base + ".json", engine: engine}
+	var err error
+	if st.decide, err = os.OpenFile(base+".lock", os.O_CREATE|os.O_RDWR, 0o644); err != nil {
+		return nil, fmt.Errorf("kind cluster lock: %w", err)
+	}
+	if st.use, err = os.OpenFile(base+".use", os.O_CREATE|os.O_RDWR, 0o644); err != nil {
+		st.close()
+		return nil, fmt.Errorf("kind cluster lock: %w", err)
+	}
+	return st, nil
+}
+
+// lockFile takes a flock (shared or exclusive) on f, waiting as long as ctx allows.
+func lockFile(ctx context.Context, f *os.File, how int) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			return fmt.Errorf("locking %s: %w", f.Name(), err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for another chartship run to finish with the kind cluster (%s): %w", f.Name(), ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func unlock(f *os.File) { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+
+func (s *kindStateFile) read() (*kindState, error) {
+	data, err := os.ReadFile(s.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", s.path, err)
+	}
+	var st kindState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, nil // unreadable: as if chartship had not made it
+	}
+	return &st, nil
+}
+
+func (s *kindStateFile) write(st *kindState) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	tmp := s.path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", s.path, err)
+	}
+	return os.Rename(tmp, s.path)
+}
+
+func (s *kindStateFile) remove() { _ = os.Remove(s.path) }
+
+func (s *kindStateFile) close() {
+	for _, f := range []*os.File{s.decide, s.use} {
+		if f != nil {
+			f.Close() // releases its lock
+		}
+	}
+	s.decide, s.use = nil, nil
+}
+
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // scratchKubeconfig keeps kind from editing the user's kubeconfig: chartship holds the
@@ -99,3 +532,34 @@ func scratchKubeconfig() (string, func()) {
 	}
 	return filepath.Join(dir, "kubeconfig"), func() { _ = os.RemoveAll(dir) }
 }
+
+// kindLogger passes kind's progress to chartship's logger: its status lines at Info,
+// details at Debug.
+type kindLogger struct{ log *slog.Logger }
+
+func (l kindLogger) Warn(message string)                       { l.log.Warn("kind: " + message) }
+func (l kindLogger) Warnf(format string, args ...interface{})  { l.Warn(fmt.Sprintf(format, args...)) }
+func (l kindLogger) Error(message string)                      { l.log.Error("kind: " + message) }
+func (l kindLogger) Errorf(format string, args ...interface{}) { l.Error(fmt.Sprintf(format, args...)) }
+func (l kindLogger) V(level kindlog.Level) kindlog.InfoLogger {
+	return kindInfo{log: l.log, level: level}
+}
+
+type kindInfo struct {
+	log   *slog.Logger
+	level kindlog.Level
+}
+
+func (i kindInfo) Info(message string) {
+	message = strings.TrimSpace(message)
+	if message == "" {
+		return
+	}
+	if i.level <= 0 {
+		i.log.Info("kind: " + message)
+	} else {
+		i.log.Debug("kind: " + message)
+	}
+}
+func (i kindInfo) Infof(format string, args ...interface{}) { i.Info(fmt.Sprintf(format, args...)) }
+func (i kindInfo) Enabled() bool                            { return true }

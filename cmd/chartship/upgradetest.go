@@ -48,8 +48,9 @@ func clusterFlags() []cli.Flag {
 		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file for --cluster kubeconfig (default: $KUBECONFIG, then ~/.kube/config)"},
 		&cli.StringFlag{Name: "kube-context", Usage: "kubeconfig context (default: the current one)"},
 		&cli.StringFlag{Name: "kind-name", Value: "chartship", Usage: "kind cluster name; reused when it exists"},
-		&cli.StringFlag{Name: "kind-node-image", Usage: "kind node image, e.g. kindest/node:v1.36.0"},
+		&cli.StringFlag{Name: "kind-node-image", Usage: "kind node image, e.g. kindest/node:v1.37.2 (scripts/kind-env builds one offline)"},
 		&cli.BoolFlag{Name: "keep-cluster", Usage: "keep the kind cluster this run created"},
+		&cli.StringSliceFlag{Name: "load-image", Usage: "side-load this local image of the container engine into the kind cluster's nodes before installing (repeatable), as `kind load docker-image` does"},
 	}
 }
 
@@ -65,6 +66,7 @@ func scenarioFlags() []cli.Flag {
 		&cli.StringFlag{Name: "breaking", Value: "test", Usage: "major upgrades: test (run, report as major), warn (failure is a warning), fail"},
 		&cli.IntFlag{Name: "parallel", Value: 1, Usage: "scenarios run at once"},
 		&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "bound for each wait: health, hooks, tests"},
+		&cli.IntFlag{Name: "max-restarts", Value: upgradetest.DefaultMaxRestarts, Usage: "a container restarting this often in CrashLoopBackOff fails the upgrade at once"},
 		&cli.StringFlag{Name: "junit", Usage: "write a JUnit report (CircleCI test results) to this file"},
 		&cli.StringFlag{Name: "result", Usage: "write the result document (from, to, Kubernetes version, duration, passed) as JSON to this file"},
 	}
@@ -86,6 +88,7 @@ func scenarioOptions(cmd *cli.Command) (upgradetest.Options, error) {
 		Breaking:      breaking,
 		Parallel:      int(cmd.Int("parallel")),
 		Timeout:       cmd.Duration("timeout"),
+		MaxRestarts:   int(cmd.Int("max-restarts")),
 		Logger:        logger(cmd),
 	}, nil
 }
@@ -96,13 +99,16 @@ func openCluster(ctx context.Context, cmd *cli.Command) (*upgradetest.Cluster, e
 	case "kind":
 		c, err := upgradetest.KindCluster(ctx, upgradetest.KindOptions{
 			Name: cmd.String("kind-name"), NodeImage: cmd.String("kind-node-image"),
-			Keep: cmd.Bool("keep-cluster"), Logger: logger(cmd),
+			Keep: cmd.Bool("keep-cluster"), LoadImages: cmd.StringSlice("load-image"), Logger: logger(cmd),
 		})
 		if err != nil {
 			return nil, errdef.External(err)
 		}
 		return c, nil
 	case "kubeconfig":
+		if len(cmd.StringSlice("load-image")) > 0 {
+			return nil, errdef.Usage(errors.New("--load-image works with --cluster kind only: load images into an existing cluster the way it takes them"))
+		}
 		c, err := upgradetest.KubeconfigCluster(cmd.String("kubeconfig"), cmd.String("kube-context"))
 		if err != nil {
 			return nil, errdef.Usage(err)
