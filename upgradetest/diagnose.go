@@ -85,16 +85,13 @@ func (s *scenario) writePods(ctx context.Context, w io.Writer) {
 		fmt.Fprintln(w)
 		for _, cs := range p.Status.ContainerStatuses {
 			fmt.Fprintf(w, "    container %s: %s, restarts %d\n", cs.Name, containerState(cs.State), cs.RestartCount)
-			logs, err := s.client.CoreV1().Pods(s.namespace).GetLogs(p.Name, &corev1.PodLogOptions{
-				Container: cs.Name, TailLines: ptr(int64(10)),
-			}).DoRaw(ctx)
-			switch {
-			case err != nil:
-				fmt.Fprintf(w, "      logs unavailable: %v\n", firstLine(err.Error()))
-			case len(strings.TrimSpace(string(logs))) > 0:
-				for _, l := range strings.Split(strings.TrimRight(string(logs), "\n"), "\n") {
-					fmt.Fprintf(w, "      | %s\n", l)
-				}
+			if t := cs.LastTerminationState.Terminated; t != nil {
+				fmt.Fprintf(w, "      last run: %s, exit code %d\n", t.Reason, t.ExitCode)
+			}
+			// A container waiting to restart has no current log: show its last run's.
+			previous := cs.RestartCount > 0 && cs.State.Running == nil
+			for _, l := range s.logTail(ctx, p.Name, cs.Name, previous, 10) {
+				fmt.Fprintf(w, "      | %s\n", l)
 			}
 		}
 	}

@@ -30,10 +30,11 @@ func (o objectStatus) String() string {
 	return s
 }
 
-// unhealthyError says which objects did not become Current.
+// unhealthyError says which objects did not become Current, and which pods wait on what.
 type unhealthyError struct {
 	reason   string // "timed out after 5m0s" or "failed"
 	notReady []objectStatus
+	pods     []string // from notReadyPods
 }
 
 func (e *unhealthyError) Error() string {
@@ -41,8 +42,12 @@ func (e *unhealthyError) Error() string {
 	for _, o := range e.notReady {
 		parts = append(parts, o.String())
 	}
+	parts = append(parts, e.pods...)
 	return fmt.Sprintf("not healthy (%s): %s", e.reason, strings.Join(parts, "; "))
 }
+
+// podCheckInterval is how often waitHealthy looks at the pods themselves.
+const podCheckInterval = 2 * time.Second
 
 // manifestObjects lists the objects of a release manifest as kstatus identifiers.
 func (s *scenario) manifestObjects(manifest string) (object.ObjMetadataSet, error) {
@@ -70,7 +75,9 @@ func idsOf(resources kube.ResourceList) object.ObjMetadataSet {
 }
 
 // waitHealthy follows the objects with kstatus' watcher (informers: list once, then watch)
-// until every one is Current; it fails early when one is Failed, and at the timeout.
+// until every one is Current; it fails early when one is Failed or a pod is broken beyond
+// waiting (checkPods: crash loops, images that can't be pulled), and at the timeout, naming
+// the pods that are not ready and their readiness probes.
 func (s *scenario) waitHealthy(parent context.Context, ids object.ObjMetadataSet, timeout time.Duration) error {
 	if len(ids) == 0 {
 		return nil
@@ -91,7 +98,24 @@ func (s *scenario) waitHealthy(parent context.Context, ids object.ObjMetadataSet
 		}
 		return out
 	}
-	for ev := range w.Watch(ctx, ids, watcher.Options{}) {
+	events := w.Watch(ctx, ids, watcher.Options{})
+	podCheck := time.NewTicker(podCheckInterval)
+	defer podCheck.Stop()
+	for {
+		var ev event.Event
+		var ok bool
+		select {
+		case ev, ok = <-events:
+		case <-podCheck.C:
+			if f := s.checkPods(ctx); f != nil {
+				cancel()
+				return f
+			}
+			continue
+		}
+		if !ok {
+			break
+		}
 		switch ev.Type {
 		case event.ResourceUpdateEvent:
 			r := ev.Resource
@@ -102,7 +126,7 @@ func (s *scenario) waitHealthy(parent context.Context, ids object.ObjMetadataSet
 			s.log.Debug("status", "object", r.Identifier.String(), "status", r.Status.String(), "message", r.Message)
 			if r.Status == status.FailedStatus {
 				cancel()
-				return &unhealthyError{reason: "failed", notReady: notCurrent()}
+				return &unhealthyError{reason: "failed", notReady: notCurrent(), pods: s.notReadyPods(parent)}
 			}
 			if len(notCurrent()) == 0 {
 				cancel()
@@ -110,7 +134,7 @@ func (s *scenario) waitHealthy(parent context.Context, ids object.ObjMetadataSet
 			}
 		case event.ErrorEvent:
 			if ctx.Err() != nil {
-				break
+				continue
 			}
 			cancel()
 			return fmt.Errorf("watching the release's objects: %w", ev.Error)
@@ -125,7 +149,12 @@ func (s *scenario) waitHealthy(parent context.Context, ids object.ObjMetadataSet
 	if ctx.Err() != nil {
 		nr := notCurrent()
 		slices.SortFunc(nr, func(a, b objectStatus) int { return strings.Compare(a.String(), b.String()) })
-		return &unhealthyError{reason: "timed out after " + timeout.String(), notReady: nr}
+		podCtx, cancelPods := context.WithTimeout(context.WithoutCancel(parent), 15*time.Second)
+		defer cancelPods()
+		if f := s.checkPods(podCtx); f != nil {
+			return f
+		}
+		return &unhealthyError{reason: "timed out after " + timeout.String(), notReady: nr, pods: s.notReadyPods(podCtx)}
 	}
 	return errors.New("the status watcher stopped before the objects became healthy")
 }

@@ -56,8 +56,9 @@ type Options struct {
 	Breaking      Breaking // major upgrades: test (default), warn or fail
 
 	// Limits.
-	Parallel int           // scenarios at once (default 1)
-	Timeout  time.Duration // bounds each wait for health, hooks and tests (default 5m)
+	Parallel    int           // scenarios at once (default 1)
+	Timeout     time.Duration // bounds each wait for health, hooks and tests (default 5m)
+	MaxRestarts int           // a container restarting this often in CrashLoopBackOff fails the step at once (default DefaultMaxRestarts)
 
 	Logger *slog.Logger
 }
@@ -82,6 +83,9 @@ func Run(ctx context.Context, c *Cluster, opts Options) (*Report, error) {
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Minute
+	}
+	if opts.MaxRestarts <= 0 {
+		opts.MaxRestarts = DefaultMaxRestarts
 	}
 	if opts.Breaking == "" {
 		opts.Breaking = BreakingTest

@@ -188,6 +188,20 @@ func (s *scenario) install(ctx context.Context, c *chart.Chart, vals map[string]
 	in.ReleaseName, in.Namespace = s.release, s.namespace
 	in.Timeout = s.opts.Timeout // bounds hooks; the objects are followed by waitHealthy
 	_, err := in.RunWithContext(ctx, c, vals)
+	return s.withFailedPods(ctx, err)
+}
+
+// withFailedPods adds, to a failed helm action, which of its pods (hook Jobs, tests) exited
+// non-zero, with the exit code and the last log lines.
+func (s *scenario) withFailedPods(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if pods := s.failedPods(dctx); pods != "" {
+		return fmt.Errorf("%w; %s", err, pods)
+	}
 	return err
 }
 
@@ -196,7 +210,7 @@ func (s *scenario) upgrade(ctx context.Context) error {
 	up.Namespace = s.namespace
 	up.Timeout = s.opts.Timeout
 	_, err := up.RunWithContext(ctx, s.release, s.to, s.toValues)
-	return err
+	return s.withFailedPods(ctx, err)
 }
 
 func (s *scenario) rollback(context.Context) error {
@@ -224,7 +238,7 @@ func (s *scenario) helmTest(ctx context.Context) (string, error) {
 	t.Timeout = s.opts.Timeout
 	rel, err := t.Run(s.release)
 	if err != nil {
-		return "", fmt.Errorf("helm test: %w", err)
+		return "", s.withFailedPods(ctx, fmt.Errorf("helm test: %w", err))
 	}
 	var passed []string
 	for _, h := range rel.Hooks {
