@@ -151,7 +151,7 @@ func acquireKind(ctx context.Context, p *cluster.Provider, st *kindStateFile, op
 		return nil, false, err
 	}
 	if slices.Contains(existing, opts.Name) {
-		c, healthErr := kindClusterHealthy(ctx, p, opts.Name)
+		c, healthErr := kindClusterHealthy(ctx, p, opts.Name, time.Minute)
 		switch {
 		case healthErr == nil && rec != nil && !rec.Keep && (rec.PID == 0 || !processAlive(rec.PID)):
 			log.Info("reusing kind cluster a killed run left behind; deleting it when done", "name", opts.Name)
@@ -221,7 +221,7 @@ func createKind(ctx context.Context, p *cluster.Provider, st *kindStateFile, opt
 			"check the engine (docker info) and the image (scripts/kind-env up DIR builds one offline)",
 			opts.Name, opts.NodeImage, err, kindOutput(err))
 	}
-	c, err := kindClusterHealthy(ctx, p, opts.Name)
+	c, err := kindClusterHealthy(ctx, p, opts.Name, opts.CreateTimeout)
 	if err != nil {
 		return nil, true, fmt.Errorf("kind cluster %q was created but does not answer: %w", opts.Name, err)
 	}
@@ -263,9 +263,10 @@ func engineCgroupVersion() string {
 	return ""
 }
 
-// kindClusterHealthy reads the cluster's kubeconfig and waits (up to a minute) until the
-// API server answers and every node is Ready.
-func kindClusterHealthy(ctx context.Context, p *cluster.Provider, name string) (*Cluster, error) {
+// kindClusterHealthy reads the cluster's kubeconfig and waits (up to wait) until the API
+// server answers, every node is Ready and the cluster's own Deployments (CoreDNS, storage)
+// are available: a chart's pods may need DNS and volumes from their first second.
+func kindClusterHealthy(ctx context.Context, p *cluster.Provider, name string, wait time.Duration) (*Cluster, error) {
 	kc, err := p.KubeConfig(name, false)
 	if err != nil {
 		return nil, fmt.Errorf("reading its kubeconfig: %w", err)
@@ -280,11 +281,14 @@ func kindClusterHealthy(ctx context.Context, p *cluster.Provider, name string) (
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	var last error
 	for {
 		last = nodesReady(ctx, client)
+		if last == nil {
+			last = systemReady(ctx, client)
+		}
 		if last == nil {
 			return c, nil
 		}
@@ -294,6 +298,27 @@ func kindClusterHealthy(ctx context.Context, p *cluster.Provider, name string) (
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// systemReady: every Deployment in kube-system and local-path-storage has all its replicas
+// available.
+func systemReady(ctx context.Context, client kubernetes.Interface) error {
+	for _, ns := range []string{"kube-system", "local-path-storage"} {
+		deps, err := client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("listing Deployments in %s: %w", ns, err)
+		}
+		for _, d := range deps.Items {
+			want := int32(1)
+			if d.Spec.Replicas != nil {
+				want = *d.Spec.Replicas
+			}
+			if d.Status.AvailableReplicas < want {
+				return fmt.Errorf("Deployment %s/%s has %d of %d replicas available", ns, d.Name, d.Status.AvailableReplicas, want)
+			}
+		}
+	}
+	return nil
 }
 
 func nodesReady(ctx context.Context, client kubernetes.Interface) error {

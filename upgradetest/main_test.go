@@ -35,7 +35,9 @@ func TestMain(m *testing.M) {
 		}
 		testCluster = c
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	closeKindCluster()
+	os.Exit(code)
 }
 
 // needCluster skips outside CI when no test cluster is configured; in CI it fails.

@@ -53,7 +53,9 @@ func (s *scenario) checkPods(ctx context.Context) *podFailure {
 		statuses := append(slices.Clone(p.Status.InitContainerStatuses), p.Status.ContainerStatuses...)
 		for _, cs := range statuses {
 			if f := s.containerFailure(p, cs); f != nil {
-				f.Logs = s.logTail(ctx, p.Name, cs.Name, cs.RestartCount > 0, 5)
+				if f.Reason == "CrashLoopBackOff" { // the others never started
+					f.Logs = s.logTail(ctx, p.Name, cs.Name, true, 5)
+				}
 				return f
 			}
 		}

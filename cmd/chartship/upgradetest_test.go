@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,14 +26,52 @@ func upgradeTestdata(elem ...string) string {
 }
 
 func TestUpgradeTestCommandWithoutContainerEngine(t *testing.T) {
-	if exec.Command("docker", "info").Run() == nil {
-		t.Skip("a Docker engine runs here")
-	}
+	// An engine that does not answer, whatever runs on this machine.
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-engine.sock"))
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"chartship", "upgrade-test", upgradeTestdata("hello-1.1.0"),
 		"--from-file", upgradeTestdata("hello-1.0.0")}, &stdout, &stderr)
 	assert.Equal(t, exitExternal, code)
 	assert.Contains(t, stderr.String(), "--cluster kubeconfig")
+}
+
+// TestUpgradeTestCommandKind runs the command as a pipeline would, on a kind cluster it
+// creates itself with the app image side-loaded, and checks it deleted the cluster after.
+func TestUpgradeTestCommandKind(t *testing.T) {
+	image := testcluster.KindNodeImage(t)
+	const appImage = "chartship.test/app:1.0"
+	require.NoError(t, testcluster.BuildBusyboxImage(appImage))
+	// The app chart at 1.1.0, upgraded from its 1.0.0.
+	to := filepath.Join(t.TempDir(), "app")
+	require.NoError(t, os.CopyFS(to, os.DirFS(upgradeTestdata("app-1.0.0"))))
+	chartYAML := filepath.Join(to, "Chart.yaml")
+	b, err := os.ReadFile(chartYAML)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(chartYAML, bytes.Replace(b, []byte("version: 1.0.0"), []byte("version: 1.1.0"), 1), 0o644))
+	name := fmt.Sprintf("cs-cmd-%d", os.Getpid())
+	junit := filepath.Join(t.TempDir(), "junit.xml")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"chartship", "--output", "json", "--log-format", "plain", "upgrade-test", to,
+		"--cluster", "kind", "--kind-name", name, "--kind-node-image", image, "--load-image", appImage,
+		"--from-file", upgradeTestdata("app-1.0.0"), "--junit", junit}, &stdout, &stderr)
+	require.Equal(t, exitOK, code, "stderr: %s", stderr.String())
+	var rep struct {
+		Passed            bool     `json:"passed"`
+		From              []string `json:"from"`
+		Cluster           string   `json:"cluster"`
+		KubernetesVersion string   `json:"kubernetesVersion"`
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &rep), stdout.String())
+	assert.True(t, rep.Passed)
+	assert.Equal(t, []string{"1.0.0"}, rep.From)
+	assert.Equal(t, "kind:"+name, rep.Cluster)
+	assert.NotEmpty(t, rep.KubernetesVersion)
+	assert.Contains(t, stderr.String(), "creating kind cluster")
+	assert.Contains(t, stderr.String(), "loaded image into the cluster")
+	assert.FileExists(t, junit)
+	out, err := exec.Command("docker", "ps", "-a", "--filter", "label=io.x-k8s.kind.cluster="+name, "-q").Output()
+	require.NoError(t, err)
+	assert.Empty(t, bytes.TrimSpace(out), "the cluster this run created is deleted")
 }
 
 func TestUpgradeTestCommandUsage(t *testing.T) {
