@@ -56,7 +56,8 @@ type kindState struct {
 	Name    string    `json:"name"`
 	Engine  string    `json:"engine"`
 	PID     int       `json:"pid"`  // the run that owns it; 0 once that run let it go
-	Keep    bool      `json:"keep"` // --keep-cluster: never deleted by chartship
+	Keep    bool      `json:"keep"`  // --keep-cluster: never deleted by chartship
+	Ready   bool      `json:"ready"` // creation finished; false: a run died while kind set it up
 	Created time.Time `json:"created"`
 }
 
@@ -151,7 +152,11 @@ func acquireKind(ctx context.Context, p *cluster.Provider, st *kindStateFile, op
 		return nil, false, err
 	}
 	if slices.Contains(existing, opts.Name) {
-		c, healthErr := kindClusterHealthy(ctx, p, opts.Name, time.Minute)
+		var c *Cluster
+		healthErr := errors.New("its creation was interrupted")
+		if rec == nil || rec.Ready {
+			c, healthErr = kindClusterHealthy(ctx, p, opts.Name, time.Minute)
+		}
 		switch {
 		case healthErr == nil && rec != nil && !rec.Keep && (rec.PID == 0 || !processAlive(rec.PID)):
 			log.Info("reusing kind cluster a killed run left behind; deleting it when done", "name", opts.Name)
@@ -167,8 +172,8 @@ func acquireKind(ctx context.Context, p *cluster.Provider, st *kindStateFile, op
 			return nil, false, fmt.Errorf("kind cluster %q exists but does not answer (%v), and chartship did not create it: "+
 				"delete it with `kind delete cluster --name %s` or pass another --kind-name", opts.Name, healthErr, opts.Name)
 		default:
-			log.Warn("kind cluster left behind by a killed run does not answer; deleting and re-creating it",
-				"name", opts.Name, "error", healthErr)
+			log.Warn("kind cluster left behind by a killed run is not usable; deleting and re-creating it",
+				"name", opts.Name, "reason", healthErr)
 			if err := deleteKind(p, opts.Name, log); err != nil {
 				return nil, false, err
 			}
@@ -224,6 +229,9 @@ func createKind(ctx context.Context, p *cluster.Provider, st *kindStateFile, opt
 	c, err := kindClusterHealthy(ctx, p, opts.Name, opts.CreateTimeout)
 	if err != nil {
 		return nil, true, fmt.Errorf("kind cluster %q was created but does not answer: %w", opts.Name, err)
+	}
+	if err := st.write(&kindState{Name: opts.Name, Engine: st.engine, PID: os.Getpid(), Keep: opts.Keep, Ready: true, Created: time.Now().UTC()}); err != nil {
+		return nil, true, err
 	}
 	log.Info("kind cluster ready", "name", opts.Name, "seconds", time.Since(start).Round(100*time.Millisecond).Seconds())
 	return c, true, nil

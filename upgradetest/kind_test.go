@@ -214,6 +214,7 @@ func failedStep(t *testing.T, rep *upgradetest.Report) (string, string) {
 }
 
 func TestKindRealPods(t *testing.T) {
+	t.Parallel() // beside TestKindProvider: two clusters at once
 	c := kindCluster(t)
 	seen := watchPods(t, c)
 
@@ -319,6 +320,7 @@ func TestKindRealPods(t *testing.T) {
 // TestKindProvider: reuse, ownership, a cluster a killed run left behind, two clusters at
 // once.
 func TestKindProvider(t *testing.T) {
+	t.Parallel()
 	image := testcluster.KindNodeImage(t)
 	shared := kindCluster(t)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
