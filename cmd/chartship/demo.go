@@ -23,6 +23,7 @@ in the GitOps repository. make demo runs it against the local test cluster.`,
 		Flags: concatFlags([]cli.Flag{
 			&cli.StringFlag{Name: "chart", Value: "testdata/charts/hello", Usage: "the sample chart"},
 			&cli.StringFlag{Name: "workdir", Value: "build/demo", Usage: "where the demo keeps what it makes (emptied first)"},
+			&cli.StringSliceFlag{Name: "values", Usage: "values file for the upgrade test's scenarios (default: the chart's ci/*-values.yaml)"},
 		}, clusterFlags()),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			cluster, err := openCluster(ctx, cmd)
@@ -34,6 +35,7 @@ in the GitOps repository. make demo runs it against the local test cluster.`,
 				ChartDir: cmd.String("chart"),
 				WorkDir:  cmd.String("workdir"),
 				Cluster:  cluster,
+				Values:   cmd.StringSlice("values"),
 				Logger:   logger(cmd),
 			})
 			if res == nil {

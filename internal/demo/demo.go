@@ -31,6 +31,7 @@ type Options struct {
 	ChartDir string               // the sample chart to release
 	WorkDir  string               // everything the demo makes goes here; emptied first
 	Cluster  *upgradetest.Cluster // where the upgrade test runs
+	Values   []string             // values files for the upgrade test (default: the chart's ci/*-values.yaml)
 	Logger   *slog.Logger
 }
 
@@ -159,7 +160,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		r, err := release.Run(ctx, app, release.Options{
 			Package: chart.BuildOptions{Destination: filepath.Join(work, "build"), Logger: log},
 			Test: &release.TestOptions{Cluster: opts.Cluster, Upgrade: upgradetest.Options{
-				Catalog: oci, Timeout: defaultTimeout, Logger: log,
+				Catalog: oci, Values: opts.Values, Timeout: defaultTimeout, Logger: log,
 			}},
 			Publish: release.PublishOptions{Release: targets},
 			Bump: &release.BumpOptions{
