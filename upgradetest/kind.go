@@ -55,7 +55,7 @@ type KindOptions struct {
 type kindState struct {
 	Name    string    `json:"name"`
 	Engine  string    `json:"engine"`
-	PID     int       `json:"pid"`  // the run that owns it; 0 once that run let it go
+	PID     int       `json:"pid"`   // the run that owns it; 0 once that run let it go
 	Keep    bool      `json:"keep"`  // --keep-cluster: never deleted by chartship
 	Ready   bool      `json:"ready"` // creation finished; false: a run died while kind set it up
 	Created time.Time `json:"created"`
