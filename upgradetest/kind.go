@@ -322,7 +322,7 @@ func systemReady(ctx context.Context, client kubernetes.Interface) error {
 				want = *d.Spec.Replicas
 			}
 			if d.Status.AvailableReplicas < want {
-				return fmt.Errorf("Deployment %s/%s has %d of %d replicas available", ns, d.Name, d.Status.AvailableReplicas, want)
+				return fmt.Errorf("deployment %s/%s has %d of %d replicas available", ns, d.Name, d.Status.AvailableReplicas, want)
 			}
 		}
 	}
