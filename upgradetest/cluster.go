@@ -103,7 +103,7 @@ func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.rest) }
 // commands. It holds credentials: never print it.
 func (c *Cluster) Kubeconfig() ([]byte, error) { return clientcmd.Write(c.raw) }
 
-// KubernetesVersion asks the API server for its version, e.g. "v1.36.3".
+// KubernetesVersion asks the API server for its version, e.g. "v1.37.2".
 func (c *Cluster) KubernetesVersion() (string, error) {
 	dc, err := discovery.NewDiscoveryClientForConfig(c.RESTConfig())
 	if err != nil {

@@ -200,7 +200,7 @@ func TestCleanUpgradePasses(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.True(t, rep.Passed)
-	assert.Equal(t, "v1.36.3", rep.KubernetesVersion, "the test cluster reports the pinned version")
+	assert.Equal(t, "v1.37.2", rep.KubernetesVersion, "the test cluster reports the pinned version")
 	require.Len(t, rep.Scenarios, 1)
 	s := rep.Scenarios[0]
 	assert.Equal(t, "default", s.Name) // from ci/default-values.yaml
@@ -219,7 +219,7 @@ func TestCleanUpgradePasses(t *testing.T) {
 
 	doc, err := json.Marshal(rep.Result())
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"chart":"hello","from":["1.0.0"],"to":"1.1.0","kubernetesVersion":"v1.36.3","passed":true,"seconds":`+
+	assert.JSONEq(t, `{"chart":"hello","from":["1.0.0"],"to":"1.1.0","kubernetesVersion":"v1.37.2","passed":true,"seconds":`+
 		jsonNumber(t, rep.Seconds)+`}`, string(doc))
 }
 
