@@ -7,8 +7,9 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/gitrepo"
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/git"
 )
 
 // Environment variables that carry git credentials. They are read from the
@@ -31,8 +32,8 @@ func gitFlags() []cli.Flag {
 }
 
 // gitOptions reads the git catalog flags and credentials of cmd.
-func gitOptions(cmd *cli.Command) (catalog.GitOptions, error) {
-	o := catalog.GitOptions{
+func gitOptions(cmd *cli.Command) (gitrepo.Options, error) {
+	o := gitrepo.Options{
 		IndexURL:   cmd.String("index-url"),
 		Branch:     cmd.String("branch"),
 		SSHKeyFile: cmd.String("ssh-key"),
@@ -56,7 +57,7 @@ func gitOptions(cmd *cli.Command) (catalog.GitOptions, error) {
 		if o.SSHKeyFile != "" {
 			return o, errdef.Usage(errors.New("both --ssh-key and $" + envSSHKeyBase64 + " are set: use one"))
 		}
-		key, err := catalog.DecodeSSHKey(b64)
+		key, err := git.DecodeSSHKey(b64)
 		if err != nil {
 			return o, fmt.Errorf("$%s: %w", envSSHKeyBase64, err)
 		}

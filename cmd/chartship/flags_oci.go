@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/internal/errdef"
 )
 
@@ -30,9 +30,9 @@ func ociFlags() []cli.Flag {
 			Usage: "OCI registry user (an ACR admin user or service principal ID); without it: docker/helm logins, then Azure AD for ACR"},
 		&cli.StringFlag{Name: "password", Category: ociFlagCategory, Sources: cli.EnvVars("CHARTSHIP_REGISTRY_PASSWORD"),
 			Usage: "OCI registry password; prefer the environment variable to the command line"},
-		&cli.IntFlag{Name: "retries", Category: ociFlagCategory, Value: catalog.OCIDefaultRetries,
+		&cli.IntFlag{Name: "retries", Category: ociFlagCategory, Value: oci.DefaultRetries,
 			Usage: "retries per registry request after a 5xx, 429, 408 or dropped connection (0: never retry)"},
-		&cli.DurationFlag{Name: "registry-timeout", Category: ociFlagCategory, Value: catalog.OCIDefaultTimeout,
+		&cli.DurationFlag{Name: "registry-timeout", Category: ociFlagCategory, Value: oci.DefaultTimeout,
 			Usage: "give up one registry operation (a push, a pull, a listing), retries included, after this long"},
 		&cli.BoolFlag{Name: "force", Category: ociFlagCategory,
 			Usage: "overwrite a pre-release version (1.2.3-dev.4) that holds different content: for dev charts in test namespaces only; released versions are never overwritten"},
@@ -83,8 +83,8 @@ func concatFlags(lists ...[]cli.Flag) []cli.Flag {
 }
 
 // ociOptions reads the OCI flags into catalog options.
-func ociOptions(cmd *cli.Command) (catalog.OCIOptions, error) {
-	o := catalog.OCIOptions{
+func ociOptions(cmd *cli.Command) (oci.Options, error) {
+	o := oci.Options{
 		PlainHTTP:             cmd.Bool("plain-http"),
 		InsecureSkipTLSVerify: cmd.Bool("insecure-skip-tls-verify"),
 		CAFile:                cmd.String("ca-file"),
@@ -92,7 +92,7 @@ func ociOptions(cmd *cli.Command) (catalog.OCIOptions, error) {
 		Password:              cmd.String("password"),
 		Timeout:               cmd.Duration("registry-timeout"),
 		Force:                 cmd.Bool("force"),
-		ACR: catalog.ACROptions{
+		ACR: oci.ACROptions{
 			Auth:          cmd.String("azure-auth"),
 			Token:         cmd.String("azure-token"),
 			TenantID:      cmd.String("azure-tenant-id"),

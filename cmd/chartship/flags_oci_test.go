@@ -14,6 +14,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/registrytest"
@@ -34,9 +35,9 @@ func ociTestCommand(action func(context.Context, *cli.Command) error) *cli.Comma
 	return cmd
 }
 
-func ociParse(t *testing.T, args ...string) (catalog.OCIOptions, error) {
+func ociParse(t *testing.T, args ...string) (oci.Options, error) {
 	t.Helper()
-	var got catalog.OCIOptions
+	var got oci.Options
 	var gotErr error
 	cmd := ociTestCommand(func(_ context.Context, cmd *cli.Command) error {
 		got, gotErr = ociOptions(cmd)
@@ -58,7 +59,7 @@ func TestOCIFlagsDefaults(t *testing.T) {
 	ociClearEnv(t)
 	o, err := ociParse(t)
 	require.NoError(t, err)
-	assert.Equal(t, catalog.OCIOptions{Retries: 5, Timeout: 5 * time.Minute, ACR: catalog.ACROptions{Auth: "auto"}}, o)
+	assert.Equal(t, oci.Options{Retries: 5, Timeout: 5 * time.Minute, ACR: oci.ACROptions{Auth: "auto"}}, o)
 }
 
 func TestOCIFlagsAll(t *testing.T) {
@@ -67,10 +68,10 @@ func TestOCIFlagsAll(t *testing.T) {
 		"--retries", "0", "--registry-timeout", "30s", "--force", "--azure-auth", "workload-identity",
 		"--azure-token", "tok", "--azure-tenant-id", "ten", "--azure-client-id", "cid", "--azure-authority-host", "https://login.example/")
 	require.NoError(t, err)
-	assert.Equal(t, catalog.OCIOptions{
+	assert.Equal(t, oci.Options{
 		InsecureSkipTLSVerify: true, CAFile: "/ca.pem", Username: "u", Password: "p",
 		Retries: -1, Timeout: 30 * time.Second, Force: true,
-		ACR: catalog.ACROptions{Auth: "workload-identity", Token: "tok", TenantID: "ten", ClientID: "cid", AuthorityHost: "https://login.example/"},
+		ACR: oci.ACROptions{Auth: "workload-identity", Token: "tok", TenantID: "ten", ClientID: "cid", AuthorityHost: "https://login.example/"},
 	}, o)
 }
 

@@ -14,6 +14,7 @@ import (
 	"helm.sh/helm/v3/pkg/repo"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/internal/gittest"
 	"github.com/chartship/chartship/internal/registrytest"
 )
@@ -76,7 +77,7 @@ func TestPublishToOCIAndGitCatalogsInOneRun(t *testing.T) {
 	}
 
 	// Real outcomes: the tag in the registry, the entry in the index.
-	oci, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: catalog.OCIOptions{CAFile: reg.CAFile, Username: "ci", Password: "registry-secret"}})
+	oci, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: oci.Options{CAFile: reg.CAFile, Username: "ci", Password: "registry-secret"}})
 	require.NoError(t, err)
 	versions, err := oci.Versions(context.Background(), "hello")
 	require.NoError(t, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/internal/gittest"
 	"github.com/chartship/chartship/internal/registrytest"
 	"github.com/chartship/chartship/internal/testcluster"
@@ -88,7 +89,7 @@ func TestReleaseEndToEnd(t *testing.T) {
 		return code, res, errOut.String()
 	}
 	ociVersions := func() []string {
-		c, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: catalog.OCIOptions{PlainHTTP: true}})
+		c, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: oci.Options{PlainHTTP: true}})
 		require.NoError(t, err)
 		vs, err := c.Versions(context.Background(), "hello")
 		require.NoError(t, err)

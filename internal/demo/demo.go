@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/gitops"
 	"github.com/chartship/chartship/internal/errdef"
@@ -124,7 +125,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	copts := catalog.Options{Logger: log, OCI: catalog.OCIOptions{PlainHTTP: true}}
+	copts := catalog.Options{Logger: log, OCI: oci.Options{PlainHTTP: true}}
 	var targets []publish.Target
 	for _, n := range config.Catalogs {
 		c, err := config.Open(n.Name, copts)

@@ -1,6 +1,5 @@
-package catalog
-
-// The index splice: add one entry to a Helm repository index.yaml the way
+// Package helmindex adds entries to a Helm repository's index.yaml. The index
+// splice: add one entry to a Helm repository index.yaml the way
 // `helm repo index --merge` would place it, without loading the whole index into
 // helm's object model. Helm writes index.yaml in one canonical layout (sigs.k8s.io
 // yaml: keys sorted, two-space indentation, each chart's versions newest first).
@@ -8,6 +7,7 @@ package catalog
 // starts and ends; indexInsert renders the new entry with helm's own marshaller at
 // the same depth and splices it in, replacing only the `generated:` line besides.
 // A file not in that layout falls back to helm's own merge (indexMergeHelm).
+package helmindex
 
 import (
 	"bytes"
@@ -26,6 +26,7 @@ import (
 	"helm.sh/helm/v3/pkg/repo"
 	"sigs.k8s.io/yaml"
 
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
 	"github.com/chartship/chartship/internal/errdef"
 )
 
@@ -559,9 +560,9 @@ func indexScalar(line []byte) (string, error) {
 	return "", nil
 }
 
-// indexNewEntry is the entry helm's `repo index` writes for a package: its
+// NewEntry is the entry helm's `repo index` writes for a package: its
 // Chart.yaml, the URL of the archive under baseURL, the digest and the time.
-func indexNewEntry(md *helmchart.Metadata, baseURL, digestHex string, created time.Time) (*repo.ChartVersion, error) {
+func NewEntry(md *helmchart.Metadata, baseURL, digestHex string, created time.Time) (*repo.ChartVersion, error) {
 	m := *md
 	if m.APIVersion == "" {
 		m.APIVersion = helmchart.APIVersionV1
@@ -570,7 +571,7 @@ func indexNewEntry(md *helmchart.Metadata, baseURL, digestHex string, created ti
 	u := file
 	if baseURL != "" {
 		var err error
-		if u, err = indexURLJoin(baseURL, file); err != nil {
+		if u, err = URLJoin(baseURL, file); err != nil {
 			return nil, err
 		}
 	}
@@ -597,10 +598,10 @@ func indexGeneratedLine(t time.Time) ([]byte, error) {
 	return yaml.Marshal(map[string]any{"generated": t})
 }
 
-// indexInsertResult says what indexInsert did.
-type indexInsertResult struct {
-	present bool   // the same version with the same digest was already there
-	note    string // set when helm's merge was used instead of the splice
+// AddResult says what Add did.
+type AddResult struct {
+	Present bool   // the same version with the same digest was already there
+	Note    string // set when helm's merge was used instead of the splice
 }
 
 // indexDuplicateError is a catalog that lists one version twice.
@@ -610,24 +611,24 @@ func indexDuplicateError(name, version string) error {
 
 // indexConflictError is a version already released with other bytes.
 func indexConflictError(name, version, have, want string) error {
-	return errdef.Check(fmt.Errorf("%s %s: %w (catalog digest %s, package digest %s); released versions are immutable: bump the chart version", name, version, ErrConflict, have, want))
+	return errdef.Check(fmt.Errorf("%s %s: %w (catalog digest %s, package digest %s); released versions are immutable: bump the chart version", name, version, catalogdef.ErrConflict, have, want))
 }
 
 // indexInsert adds cv to the canonical index in old and refreshes generated.
 // When old holds the same name and version, it returns present (same digest) or
-// an ErrConflict (different digest) and old unchanged.
-func indexInsert(old []byte, cv *repo.ChartVersion, now time.Time) ([]byte, indexInsertResult, error) {
+// an catalogdef.ErrConflict (different digest) and old unchanged.
+func indexInsert(old []byte, cv *repo.ChartVersion, now time.Time) ([]byte, AddResult, error) {
 	lay, err := indexScan(old)
 	if err != nil {
-		return nil, indexInsertResult{}, err
+		return nil, AddResult{}, err
 	}
 	keyLine, entry, err := indexRender(cv)
 	if err != nil {
-		return nil, indexInsertResult{}, err
+		return nil, AddResult{}, err
 	}
 	gen, err := indexGeneratedLine(now)
 	if err != nil {
-		return nil, indexInsertResult{}, err
+		return nil, AddResult{}, err
 	}
 	var at int
 	var ins []byte
@@ -643,7 +644,7 @@ func indexInsert(old []byte, cv *repo.ChartVersion, now time.Time) ([]byte, inde
 		c := lay.charts[found]
 		locs, err := indexEntries(old, c)
 		if err != nil {
-			return nil, indexInsertResult{}, err
+			return nil, AddResult{}, err
 		}
 		same := -1
 		for i, l := range locs {
@@ -651,19 +652,19 @@ func indexInsert(old []byte, cv *repo.ChartVersion, now time.Time) ([]byte, inde
 				continue
 			}
 			if same >= 0 {
-				return nil, indexInsertResult{}, indexDuplicateError(cv.Name, cv.Version)
+				return nil, AddResult{}, indexDuplicateError(cv.Name, cv.Version)
 			}
 			same = i
 		}
 		if same >= 0 {
 			if locs[same].digest == cv.Digest {
-				return old, indexInsertResult{present: true}, nil
+				return old, AddResult{Present: true}, nil
 			}
-			return nil, indexInsertResult{}, indexConflictError(cv.Name, cv.Version, locs[same].digest, cv.Digest)
+			return nil, AddResult{}, indexConflictError(cv.Name, cv.Version, locs[same].digest, cv.Digest)
 		}
 		pos, err := indexVersionSlot(locs, cv.Version)
 		if err != nil {
-			return nil, indexInsertResult{}, err
+			return nil, AddResult{}, err
 		}
 		if pos < len(locs) {
 			at = locs[pos].start
@@ -682,7 +683,7 @@ func indexInsert(old []byte, cv *repo.ChartVersion, now time.Time) ([]byte, inde
 		b.Write(old[lay.entriesStart+nl+1 : lay.generatedStart])
 		b.Write(gen)
 		b.Write(old[lay.generatedEnd:])
-		return b.Bytes(), indexInsertResult{}, nil
+		return b.Bytes(), AddResult{}, nil
 	default:
 		names := make([]string, 0, len(lay.charts)+1)
 		for _, c := range lay.charts {
@@ -690,7 +691,7 @@ func indexInsert(old []byte, cv *repo.ChartVersion, now time.Time) ([]byte, inde
 		}
 		order, err := indexKeyOrder(append(names, cv.Name))
 		if err != nil {
-			return nil, indexInsertResult{}, err
+			return nil, AddResult{}, err
 		}
 		k := 0
 		for order[k] != cv.Name {
@@ -702,7 +703,7 @@ func indexInsert(old []byte, cv *repo.ChartVersion, now time.Time) ([]byte, inde
 				continue
 			}
 			if order[i] != names[j] {
-				return nil, indexInsertResult{}, fmt.Errorf("%w: chart order changes with %q", errIndexNotCanonical, cv.Name)
+				return nil, AddResult{}, fmt.Errorf("%w: chart order changes with %q", errIndexNotCanonical, cv.Name)
 			}
 			j++
 		}
@@ -714,7 +715,7 @@ func indexInsert(old []byte, cv *repo.ChartVersion, now time.Time) ([]byte, inde
 		ins = append(append([]byte{}, keyLine...), entry...)
 	}
 	if at > lay.generatedStart {
-		return nil, indexInsertResult{}, fmt.Errorf("%w: generated before entries", errIndexNotCanonical)
+		return nil, AddResult{}, fmt.Errorf("%w: generated before entries", errIndexNotCanonical)
 	}
 	out := make([]byte, 0, len(old)+len(ins)+len(gen))
 	out = append(out, old[:at]...)
@@ -722,7 +723,7 @@ func indexInsert(old []byte, cv *repo.ChartVersion, now time.Time) ([]byte, inde
 	out = append(out, old[at:lay.generatedStart]...)
 	out = append(out, gen...)
 	out = append(out, old[lay.generatedEnd:]...)
-	return out, indexInsertResult{}, nil
+	return out, AddResult{}, nil
 }
 
 // indexVersionSlot returns where helm's SortEntries puts version among the
@@ -760,12 +761,12 @@ func indexVersionSlot(locs []indexEntryLoc, version string) (int, error) {
 
 // indexMergeHelm is helm's own `repo index --merge` of one new entry into the
 // index at path (which may be missing): load, merge, sort, write.
-func indexMergeHelm(path string, cv *repo.ChartVersion, now time.Time) ([]byte, indexInsertResult, error) {
+func indexMergeHelm(path string, cv *repo.ChartVersion, now time.Time) ([]byte, AddResult, error) {
 	old := repo.NewIndexFile()
 	if _, err := os.Stat(path); err == nil {
 		old, err = repo.LoadIndexFile(path)
 		if err != nil {
-			return nil, indexInsertResult{}, errdef.Check(fmt.Errorf("index.yaml of the catalog is not a valid Helm index: %w; repair it (helm repo index) before publishing", err))
+			return nil, AddResult{}, errdef.Check(fmt.Errorf("index.yaml of the catalog is not a valid Helm index: %w; repair it (helm repo index) before publishing", err))
 		}
 	}
 	var same []*repo.ChartVersion
@@ -776,11 +777,11 @@ func indexMergeHelm(path string, cv *repo.ChartVersion, now time.Time) ([]byte, 
 	}
 	switch {
 	case len(same) > 1:
-		return nil, indexInsertResult{}, indexDuplicateError(cv.Name, cv.Version)
+		return nil, AddResult{}, indexDuplicateError(cv.Name, cv.Version)
 	case len(same) == 1 && same[0].Digest == cv.Digest:
-		return nil, indexInsertResult{present: true}, nil
+		return nil, AddResult{Present: true}, nil
 	case len(same) == 1:
-		return nil, indexInsertResult{}, indexConflictError(cv.Name, cv.Version, same[0].Digest, cv.Digest)
+		return nil, AddResult{}, indexConflictError(cv.Name, cv.Version, same[0].Digest, cv.Digest)
 	}
 	i := repo.NewIndexFile()
 	i.Generated = now
@@ -789,42 +790,79 @@ func indexMergeHelm(path string, cv *repo.ChartVersion, now time.Time) ([]byte, 
 	i.SortEntries()
 	tmp := filepath.Join(filepath.Dir(path), ".index-merge.yaml")
 	if err := i.WriteFile(tmp, 0o644); err != nil {
-		return nil, indexInsertResult{}, fmt.Errorf("writing index.yaml: %w", err)
+		return nil, AddResult{}, fmt.Errorf("writing index.yaml: %w", err)
 	}
 	defer os.Remove(tmp)
 	out, err := os.ReadFile(tmp)
-	return out, indexInsertResult{}, err
+	return out, AddResult{}, err
 }
 
-// indexAdd adds cv to the index.yaml at path (created when missing): the splice
+// Add adds cv to the index.yaml at path (created when missing): the splice
 // when the file is canonical, helm's merge otherwise (said in the note). It
 // returns the new content; the caller writes it.
-func indexAdd(path string, cv *repo.ChartVersion, now time.Time) ([]byte, indexInsertResult, error) {
+func Add(path string, cv *repo.ChartVersion, now time.Time) ([]byte, AddResult, error) {
 	old, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		out, res, err := indexMergeHelm(path, cv, now)
-		res.note = "the catalog had no index.yaml; created one"
+		res.Note = "the catalog had no index.yaml; created one"
 		return out, res, err
 	}
 	if err != nil {
-		return nil, indexInsertResult{}, fmt.Errorf("reading index.yaml: %w", err)
+		return nil, AddResult{}, fmt.Errorf("reading index.yaml: %w", err)
 	}
 	out, res, err := indexInsert(old, cv, now)
 	if errors.Is(err, errIndexNotCanonical) {
 		reason := err.Error()
 		out, res, err = indexMergeHelm(path, cv, now)
-		res.note = "index.yaml was not in helm's canonical layout (" + reason + "); rewrote it with helm's merge"
+		res.Note = "index.yaml was not in helm's canonical layout (" + reason + "); rewrote it with helm's merge"
 		return out, res, err
 	}
 	return out, res, err
 }
 
-// indexURLJoin joins a file name to a base URL as helm's repo index does.
-func indexURLJoin(base, file string) (string, error) {
+// URLJoin joins a file name to a base URL as helm's repo index does.
+func URLJoin(base, file string) (string, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return "", errdef.Usage(fmt.Errorf("index URL %q: %w", base, err))
 	}
 	u.Path = path.Join(u.Path, file)
 	return u.String(), nil
+}
+
+// Entry is one version a chart's index entries list.
+type Entry struct {
+	Version string
+	Digest  string // hex sha256 of the archive, as the index lists it
+}
+
+// Entries lists a chart's entries in index order: the line scan on a canonical
+// file, helm's loader otherwise. A chart the index doesn't list has none.
+func Entries(data []byte, name string) ([]Entry, error) {
+	var out []Entry
+	if lay, err := indexScan(data); err == nil {
+		for _, c := range lay.charts {
+			if c.name != name {
+				continue
+			}
+			locs, err := indexEntries(data, c)
+			if err != nil {
+				return nil, err
+			}
+			for _, l := range locs {
+				out = append(out, Entry{Version: l.version, Digest: l.digest})
+			}
+		}
+		return out, nil
+	}
+	var i repo.IndexFile
+	if err := yaml.Unmarshal(data, &i); err != nil {
+		return nil, errdef.Check(fmt.Errorf("index.yaml is not a valid Helm index: %w", err))
+	}
+	for _, e := range i.Entries[name] {
+		if e != nil && e.Metadata != nil {
+			out = append(out, Entry{Version: e.Version, Digest: e.Digest})
+		}
+	}
+	return out, nil
 }

@@ -1,4 +1,4 @@
-package catalog_test
+package oci_test
 
 import (
 	"context"
@@ -14,7 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 	helmregistry "helm.sh/helm/v3/pkg/registry"
 
-	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/registrytest"
 )
@@ -55,7 +56,7 @@ func TestOCIHelmInterop(t *testing.T) {
 	pkg := ociSign(t, ociTestPackage(t, t.TempDir(), "interop", "1.4.0+sha.abc", "x"))
 	tag := "1.4.0_sha.abc"
 
-	ours := ociOpen(t, reg.Ref("chartship"), catalog.OCIOptions{PlainHTTP: true}, nil)
+	ours := ociOpen(t, reg.Ref("chartship"), oci.Options{PlainHTTP: true}, nil)
 	_, err := ours.Publish(ctx, pkg)
 	require.NoError(t, err)
 
@@ -71,7 +72,7 @@ func TestOCIHelmInterop(t *testing.T) {
 
 	// helm pushes the same package elsewhere; chartship reads it
 	hres := ociHelmPush(t, helm, pkg, fmt.Sprintf("%s/helm/interop:%s", reg.Host, pkg.Version())) // helm turns + into _ itself
-	theirs := ociOpen(t, reg.Ref("helm"), catalog.OCIOptions{PlainHTTP: true}, nil)
+	theirs := ociOpen(t, reg.Ref("helm"), oci.Options{PlainHTTP: true}, nil)
 	versions, err := theirs.Versions(ctx, "interop")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"1.4.0+sha.abc"}, versions)
@@ -85,7 +86,7 @@ func TestOCIHelmInterop(t *testing.T) {
 	// and, since the chart layer is the same, chartship sees helm's push as its own
 	res, err := theirs.Publish(ctx, pkg)
 	require.NoError(t, err)
-	assert.Equal(t, catalog.AlreadyPublished, res.Status)
+	assert.Equal(t, catalogdef.AlreadyPublished, res.Status)
 
 	// the manifests agree: config, layers, annotations (but for the creation time)
 	mine, _ := ociManifest(t, reg, "chartship/interop", tag)

@@ -1,8 +1,7 @@
-package catalog
+package gitrepo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -16,37 +15,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	helmchart "helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/repo"
 
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
+	"github.com/chartship/chartship/catalog/internal/helmindex"
 	"github.com/chartship/chartship/chart"
+	"github.com/chartship/chartship/internal/charttest"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/gittest"
 )
-
-// testPackage packages a small chart with helm's chartutil.Save and opens it.
-func testPackage(t testing.TB, dir, name, version string) *chart.Package {
-	t.Helper()
-	c := &helmchart.Chart{
-		Metadata: &helmchart.Metadata{
-			APIVersion: "v2", Name: name, Version: version, AppVersion: "1.0.0",
-			Description: "Test chart " + name,
-			Home:        "https://github.com/chartship/" + name,
-			Icon:        "https://example.com/icon.png",
-			Annotations: map[string]string{"application.giantswarm.io/team": "atlas"},
-		},
-		Templates: []*helmchart.File{{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n")}},
-		Values:    map[string]any{"replicas": 1},
-		Schema:    []byte(`{"type":"object","properties":{"replicas":{"type":"integer"}}}` + "\n"),
-		Files:     []*helmchart.File{{Name: "README.md", Data: []byte("# " + name + "\n")}},
-	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	p, err := chartutil.Save(c, dir)
-	require.NoError(t, err)
-	pkg, err := chart.Open(p)
-	require.NoError(t, err)
-	return pkg
-}
 
 // bareCatalog makes a bare repository that serves partial clones, seeded with files.
 func bareCatalog(t testing.TB, dir string, files map[string]string) {
@@ -57,6 +34,15 @@ func bareCatalog(t testing.TB, dir string, files map[string]string) {
 	if files != nil {
 		gittest.Seed(t, dir, files, "seed")
 	}
+}
+
+func loadIndex(t testing.TB, data []byte) *repo.IndexFile {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "index.yaml")
+	require.NoError(t, os.WriteFile(p, data, 0o644))
+	i, err := repo.LoadIndexFile(p)
+	require.NoError(t, err)
+	return i
 }
 
 func emptyIndex(t testing.TB) string {
@@ -80,7 +66,7 @@ func head(t testing.TB, bare string) string {
 }
 
 func testGitOptions() Options {
-	return Options{Git: GitOptions{IndexURL: "https://example.github.io/catalog/", RetryDelay: 10 * time.Millisecond}}
+	return Options{IndexURL: "https://example.github.io/catalog/", RetryDelay: 10 * time.Millisecond}
 }
 
 func TestGitPublishOverHTTPWithBasicAuth(t *testing.T) {
@@ -93,15 +79,15 @@ func TestGitPublishOverHTTPWithBasicAuth(t *testing.T) {
 	gittest.Seed(t, bare, map[string]string{"index.yaml": emptyIndex(t), "old-1.0.0.tgz": "not really a chart"}, "seed")
 
 	opts := testGitOptions()
-	opts.Git.Username, opts.Git.Token = "publisher", "s3cret-token"
+	opts.Username, opts.Token = "publisher", "s3cret-token"
 	c, err := Open("git+"+url, opts)
 	require.NoError(t, err)
 	assert.NotContains(t, c.String(), "s3cret")
 
-	pkg := testPackage(t, t.TempDir(), "hello", "1.2.3")
+	pkg := charttest.Package(t, t.TempDir(), "hello", "1.2.3")
 	res, err := c.Publish(context.Background(), pkg)
 	require.NoError(t, err)
-	assert.Equal(t, Published, res.Status)
+	assert.Equal(t, catalogdef.Published, res.Status)
 	assert.Equal(t, "https://example.github.io/catalog/hello-1.2.3.tgz", res.Ref)
 	assert.Equal(t, pkg.Digest.String(), res.Digest)
 
@@ -132,41 +118,24 @@ func TestGitPublishOverHTTPWithBasicAuth(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, tgz, b)
 	_, err = c.Fetch(context.Background(), "hello", "9.9.9", t.TempDir())
-	assert.ErrorIs(t, err, ErrNotFound)
+	assert.ErrorIs(t, err, catalogdef.ErrNotFound)
 
 	// The same bytes again: already published, no commit.
 	before := head(t, bare)
 	res, err = c.Publish(context.Background(), pkg)
 	require.NoError(t, err)
-	assert.Equal(t, AlreadyPublished, res.Status)
+	assert.Equal(t, catalogdef.AlreadyPublished, res.Status)
 	assert.Equal(t, before, head(t, bare))
 
 	// Other bytes under the same version: refused as a failed check, nothing written.
-	other := testPackage(t, t.TempDir(), "hello", "1.2.3")
+	other := charttest.Package(t, t.TempDir(), "hello", "1.2.3")
 	other.Metadata.Description = "changed"
-	other = testPackageWith(t, "hello", "1.2.3", func(c *helmchart.Chart) { c.Metadata.Description = "changed" })
+	other = charttest.PackageWith(t, "hello", "1.2.3", func(c *helmchart.Chart) { c.Metadata.Description = "changed" })
 	_, err = c.Publish(context.Background(), other)
 	require.Error(t, err)
-	assert.ErrorIs(t, err, ErrConflict)
+	assert.ErrorIs(t, err, catalogdef.ErrConflict)
 	assert.ErrorIs(t, err, errdef.ErrCheck)
 	assert.Equal(t, before, head(t, bare))
-}
-
-// testPackageWith packages a test chart changed by edit.
-func testPackageWith(t testing.TB, name, version string, edit func(*helmchart.Chart)) *chart.Package {
-	t.Helper()
-	dir := t.TempDir()
-	pkg := testPackage(t, dir, name, version)
-	c, err := pkg.Load()
-	require.NoError(t, err)
-	edit(c)
-	out := filepath.Join(dir, "edited")
-	require.NoError(t, os.MkdirAll(out, 0o755))
-	p, err := chartutil.Save(c, out)
-	require.NoError(t, err)
-	pkg, err = chart.Open(p)
-	require.NoError(t, err)
-	return pkg
 }
 
 func TestGitCheckoutIsCheap(t *testing.T) {
@@ -178,16 +147,16 @@ func TestGitCheckoutIsCheap(t *testing.T) {
 	}
 	bareCatalog(t, bare, files)
 	gittest.Seed(t, bare, map[string]string{"history.txt": "a second commit"}, "more history")
-	g, err := gitOpen("git+file://"+bare, testGitOptions())
+	g, err := Open("git+file://"+bare, testGitOptions())
 	require.NoError(t, err)
 	w, err := g.checkout(context.Background())
 	require.NoError(t, err)
-	defer w.close()
-	ents, err := os.ReadDir(w.dir)
+	defer w.Close()
+	ents, err := os.ReadDir(w.Dir)
 	require.NoError(t, err)
 	require.Len(t, ents, 1)
 	assert.Equal(t, "index.yaml", ents[0].Name(), "only index.yaml is read")
-	objects := gittest.Git(t, w.repo.Dir, "cat-file", "--batch-check", "--batch-all-objects")
+	objects := gittest.Git(t, w.Repo.Dir, "cat-file", "--batch-check", "--batch-all-objects")
 	assert.Equal(t, 3, strings.Count(objects, "\n"), "the tip commit, its root tree and index.yaml: no archive, no sub-tree, no history:\n%s", objects)
 	assert.NotContains(t, objects, " blob 100000")
 }
@@ -205,13 +174,13 @@ func TestGitPublishRace(t *testing.T) {
 	pkgs := make([][]*chart.Package, publishers)
 	for p := range publishers {
 		for c := range charts {
-			pkgs[p] = append(pkgs[p], testPackage(t, t.TempDir(), fmt.Sprintf("app-%d", c), fmt.Sprintf("1.%d.0", p)))
+			pkgs[p] = append(pkgs[p], charttest.Package(t, t.TempDir(), fmt.Sprintf("app-%d", c), fmt.Sprintf("1.%d.0", p)))
 		}
 	}
 	opts := testGitOptions()
-	opts.Git.Username, opts.Git.Token = "ci", "token"
-	opts.Git.Retries = 60
-	opts.Git.RetryDelay = 100 * time.Millisecond
+	opts.Username, opts.Token = "ci", "token"
+	opts.Retries = 60
+	opts.RetryDelay = 100 * time.Millisecond
 	var rejected atomic.Int64
 	opts.Logger = slog.New(countHandler{&rejected})
 	var wg sync.WaitGroup
@@ -231,7 +200,7 @@ func TestGitPublishRace(t *testing.T) {
 					errs[p] = err
 					return
 				}
-				if res.Status != Published {
+				if res.Status != catalogdef.Published {
 					errs[p] = fmt.Errorf("%s: %s", pkg, res.Status)
 					return
 				}
@@ -260,7 +229,7 @@ func TestGitPublishRace(t *testing.T) {
 
 func TestGitPublishBadInput(t *testing.T) {
 	ctx := context.Background()
-	pkg := testPackage(t, t.TempDir(), "hello", "1.0.0")
+	pkg := charttest.Package(t, t.TempDir(), "hello", "1.0.0")
 
 	t.Run("index.yaml is not YAML", func(t *testing.T) {
 		bare := filepath.Join(t.TempDir(), "catalog.git")
@@ -275,7 +244,9 @@ func TestGitPublishBadInput(t *testing.T) {
 		assert.Equal(t, before, head(t, bare), "remote untouched")
 	})
 	t.Run("duplicate entry", func(t *testing.T) {
-		first := testEntry(t, "hello", "1.0.0")
+		md := &helmchart.Metadata{APIVersion: "v2", Name: "hello", Version: "1.0.0"}
+		first, err := helmindex.NewEntry(md, "https://example.github.io/catalog/", strings.Repeat("ab", 32), time.Now().UTC())
+		require.NoError(t, err)
 		i := repo.NewIndexFile()
 		i.Entries["hello"] = repo.ChartVersions{first, first}
 		p := filepath.Join(t.TempDir(), "index.yaml")
@@ -299,7 +270,7 @@ func TestGitPublishBadInput(t *testing.T) {
 		require.NoError(t, err)
 		res, err := c.Publish(ctx, pkg)
 		require.NoError(t, err)
-		assert.Equal(t, Published, res.Status)
+		assert.Equal(t, catalogdef.Published, res.Status)
 		assert.Contains(t, res.Note, "created")
 		assert.True(t, loadIndex(t, []byte(show(t, bare, "index.yaml"))).Has("hello", "1.0.0"))
 		assert.Equal(t, "catalog\n", show(t, bare, "README.md"))
@@ -311,7 +282,7 @@ func TestGitPublishBadInput(t *testing.T) {
 		require.NoError(t, err)
 		res, err := c.Publish(ctx, pkg)
 		require.NoError(t, err)
-		assert.Equal(t, Published, res.Status)
+		assert.Equal(t, catalogdef.Published, res.Status)
 		assert.True(t, loadIndex(t, []byte(show(t, bare, "index.yaml"))).Has("hello", "1.0.0"))
 	})
 	t.Run("rejected credential", func(t *testing.T) {
@@ -321,7 +292,7 @@ func TestGitPublishBadInput(t *testing.T) {
 		gittest.Seed(t, bare, map[string]string{"index.yaml": emptyIndex(t)}, "seed")
 		before := head(t, bare)
 		opts := testGitOptions()
-		opts.Git.Token = "wrong-token-value"
+		opts.Token = "wrong-token-value"
 		c, err := Open("git+"+url, opts)
 		require.NoError(t, err)
 		_, err = c.Publish(ctx, pkg)
@@ -346,21 +317,9 @@ func TestGitPublishBadInput(t *testing.T) {
 	})
 }
 
-func TestGitDefaultIndexURL(t *testing.T) {
-	assert.Equal(t, "https://giantswarm.github.io/control-plane-catalog/", GitDefaultIndexURL("git+https://github.com/GiantSwarm/control-plane-catalog.git"))
-	assert.Equal(t, "", GitDefaultIndexURL("git+https://gitlab.com/a/b.git"))
-}
-
-func TestDecodeSSHKey(t *testing.T) {
-	key := "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n"
-	b, err := DecodeSSHKey("LS0tLS1CRUdJTiBPUEVOU1NIIFBSSVZBVEUgS0VZLS0tLS0KYWJjCi0tLS0tRU5EIE9QRU5TU0ggUFJJVkFURSBLRVktLS0tLQo=")
-	require.NoError(t, err)
-	assert.Equal(t, key, string(b))
-	b, err = DecodeSSHKey(key)
-	require.NoError(t, err)
-	assert.Equal(t, key, string(b))
-	_, err = DecodeSSHKey("bm90IGEga2V5")
-	assert.True(t, errors.Is(err, errdef.ErrUsage))
+func TestDefaultIndexURL(t *testing.T) {
+	assert.Equal(t, "https://giantswarm.github.io/control-plane-catalog/", DefaultIndexURL("git+https://github.com/GiantSwarm/control-plane-catalog.git"))
+	assert.Equal(t, "", DefaultIndexURL("git+https://gitlab.com/a/b.git"))
 }
 
 // countHandler counts log records that report a rejected push.
@@ -383,10 +342,40 @@ func TestGitPublishServerRefusesTreeFilter(t *testing.T) {
 	gittest.Git(t, bare, "config", "uploadpackfilter.tree.allow", "false")
 	c, err := Open("git+file://"+bare, testGitOptions())
 	require.NoError(t, err)
-	res, err := c.Publish(context.Background(), testPackage(t, t.TempDir(), "hello", "1.0.0"))
+	res, err := c.Publish(context.Background(), charttest.Package(t, t.TempDir(), "hello", "1.0.0"))
 	require.NoError(t, err)
-	assert.Equal(t, Published, res.Status)
+	assert.Equal(t, catalogdef.Published, res.Status)
 	tree := gittest.Git(t, bare, "ls-tree", "--name-only", "main")
 	assert.Contains(t, tree, "a-1.0.0.tgz\n")
 	assert.Contains(t, tree, "hello-1.0.0.tgz\n")
+}
+
+// TestGitPublishFetchesNoSubtree publishes into a catalog of 30 -meta/ folders
+// over HTTP with a user config that turns off sparse reachability (git < 2.27's
+// default). The push must still not walk into the -meta/ folders it doesn't
+// touch: in the partial clone each one would be fetched, one request at a time.
+func TestGitPublishFetchesNoSubtree(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "gitconfig")
+	require.NoError(t, os.WriteFile(cfg, []byte("[pack]\n\tuseSparse = false\n"), 0o644))
+	t.Setenv("GIT_CONFIG_GLOBAL", cfg)
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	srv := gittest.NewServer(t)
+	url := srv.NewRepo(t, "catalog.git")
+	bare := srv.Dir("catalog.git")
+	gittest.Git(t, bare, "config", "uploadpack.allowFilter", "true")
+	files := map[string]string{"index.yaml": emptyIndex(t)}
+	for k := range 30 {
+		files[fmt.Sprintf("old-1.%d.0.tgz-meta/main.yaml", k)] = fmt.Sprintf("chartFile: old-1.%d.0.tgz\n", k)
+	}
+	gittest.Seed(t, bare, files, "seed")
+
+	c, err := Open("git+"+url, testGitOptions())
+	require.NoError(t, err)
+	before := srv.Requests()
+	res, err := c.Publish(context.Background(), charttest.Package(t, t.TempDir(), "hello", "1.2.3"))
+	require.NoError(t, err)
+	assert.Equal(t, catalogdef.Published, res.Status)
+	// ls-remote, clone, the index blob, push: a handful of requests, not 30 more.
+	assert.Less(t, srv.Requests()-before, int64(15))
+	assert.Equal(t, "chartFile: old-1.7.0.tgz\n", show(t, bare, "old-1.7.0.tgz-meta/main.yaml"))
 }

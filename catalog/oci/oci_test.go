@@ -1,4 +1,4 @@
-package catalog_test
+package oci_test
 
 import (
 	"bytes"
@@ -22,7 +22,8 @@ import (
 	helmchart "helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 
-	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/logging"
@@ -70,9 +71,10 @@ func ociSign(t testing.TB, pkg *chart.Package) *chart.Package {
 	return p
 }
 
-func ociOpen(t testing.TB, ref string, o catalog.OCIOptions, log *slog.Logger) catalog.Catalog {
+func ociOpen(t testing.TB, ref string, o oci.Options, log *slog.Logger) *oci.Catalog {
 	t.Helper()
-	c, err := catalog.Open(ref, catalog.Options{Logger: log, OCI: o})
+	o.Logger = log
+	c, err := oci.Open(ref, o)
 	require.NoError(t, err)
 	return c
 }
@@ -115,14 +117,14 @@ func TestOCIPublishListFetch(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.New(t)
 	dir := t.TempDir()
-	cat := ociOpen(t, reg.Ref("charts"), catalog.OCIOptions{PlainHTTP: true}, nil)
+	cat := ociOpen(t, reg.Ref("charts"), oci.Options{PlainHTTP: true}, nil)
 	assert.Equal(t, reg.Ref("charts"), cat.String())
 
 	pkg := ociSign(t, ociTestPackage(t, dir, "hello", "1.2.3+build.7", "a"))
 	reg.ResetRequests()
 	res, err := cat.Publish(ctx, pkg)
 	require.NoError(t, err)
-	assert.Equal(t, catalog.Published, res.Status)
+	assert.Equal(t, catalogdef.Published, res.Status)
 	assert.Equal(t, reg.Host+"/charts/hello:1.2.3_build.7", res.Ref)
 	assert.Equal(t, pkg.Digest.String(), res.Digest)
 	// one GET of the tag, POST+PUT per blob (config, chart, prov), one manifest PUT
@@ -130,13 +132,13 @@ func TestOCIPublishListFetch(t *testing.T) {
 
 	m, status := ociManifest(t, reg, "charts/hello", "1.2.3_build.7")
 	require.Equal(t, http.StatusOK, status)
-	assert.Equal(t, catalog.OCIConfigMediaType, m.Config.MediaType)
+	assert.Equal(t, oci.ConfigMediaType, m.Config.MediaType)
 	require.Len(t, m.Layers, 2)
 	var types []string
 	for _, l := range m.Layers {
 		types = append(types, l.MediaType)
 	}
-	assert.ElementsMatch(t, []string{catalog.OCIChartLayerMediaType, catalog.OCIProvLayerMediaType}, types)
+	assert.ElementsMatch(t, []string{oci.ChartLayerMediaType, oci.ProvLayerMediaType}, types)
 	assert.Equal(t, "hello", m.Annotations[ocispec.AnnotationTitle])
 	assert.Equal(t, "1.2.3+build.7", m.Annotations[ocispec.AnnotationVersion])
 	assert.Equal(t, "Ada (ada@example.com), Bob", m.Annotations[ocispec.AnnotationAuthors])
@@ -147,7 +149,7 @@ func TestOCIPublishListFetch(t *testing.T) {
 	reg.ResetRequests()
 	res, err = cat.Publish(ctx, pkg)
 	require.NoError(t, err)
-	assert.Equal(t, catalog.AlreadyPublished, res.Status)
+	assert.Equal(t, catalogdef.AlreadyPublished, res.Status)
 	assert.Len(t, reg.RegistryRequests(), 1, ociDescribe(reg.RegistryRequests()))
 	assert.Empty(t, ociWrites(reg.Requests()))
 
@@ -172,19 +174,19 @@ func TestOCIPublishListFetch(t *testing.T) {
 	assert.Equal(t, want, gotProv)
 
 	_, err = cat.Fetch(ctx, "hello", "9.9.9", out)
-	assert.ErrorIs(t, err, catalog.ErrNotFound)
+	assert.ErrorIs(t, err, catalogdef.ErrNotFound)
 	_, err = cat.Versions(ctx, "nothing-here")
-	assert.ErrorIs(t, err, catalog.ErrNotFound)
+	assert.ErrorIs(t, err, catalogdef.ErrNotFound)
 }
 
 func TestOCIFreshPushRequests(t *testing.T) {
 	reg := registrytest.New(t)
-	cat := ociOpen(t, reg.Ref("ns/deeper"), catalog.OCIOptions{PlainHTTP: true}, nil)
+	cat := ociOpen(t, reg.Ref("ns/deeper"), oci.Options{PlainHTTP: true}, nil)
 	pkg := ociTestPackage(t, t.TempDir(), "plain", "0.1.0", "")
 	reg.ResetRequests()
 	res, err := cat.Publish(context.Background(), pkg)
 	require.NoError(t, err)
-	assert.Equal(t, catalog.Published, res.Status)
+	assert.Equal(t, catalogdef.Published, res.Status)
 	reqs := reg.RegistryRequests()
 	assert.LessOrEqual(t, len(reqs), 6, ociDescribe(reqs))
 	_, status := ociManifest(t, reg, "ns/deeper/plain", "0.1.0")
@@ -195,7 +197,7 @@ func TestOCIImmutability(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.New(t)
 	dir := t.TempDir()
-	cat := ociOpen(t, reg.Ref("charts"), catalog.OCIOptions{PlainHTTP: true}, nil)
+	cat := ociOpen(t, reg.Ref("charts"), oci.Options{PlainHTTP: true}, nil)
 	first := ociTestPackage(t, dir, "app", "2.0.0", "one")
 	_, err := cat.Publish(ctx, first)
 	require.NoError(t, err)
@@ -205,7 +207,7 @@ func TestOCIImmutability(t *testing.T) {
 	reg.ResetRequests()
 	_, err = cat.Publish(ctx, other)
 	require.Error(t, err)
-	assert.ErrorIs(t, err, catalog.ErrConflict)
+	assert.ErrorIs(t, err, catalogdef.ErrConflict)
 	assert.ErrorIs(t, err, errdef.ErrCheck)
 	assert.Contains(t, err.Error(), first.Digest.String())
 	assert.Contains(t, err.Error(), other.Digest.String())
@@ -214,9 +216,9 @@ func TestOCIImmutability(t *testing.T) {
 	assert.Equal(t, before, after)
 
 	// --force never touches a release, and says what it is for
-	forced := ociOpen(t, reg.Ref("charts"), catalog.OCIOptions{PlainHTTP: true, Force: true}, nil)
+	forced := ociOpen(t, reg.Ref("charts"), oci.Options{PlainHTTP: true, Force: true}, nil)
 	_, err = forced.Publish(ctx, other)
-	require.ErrorIs(t, err, catalog.ErrConflict)
+	require.ErrorIs(t, err, catalogdef.ErrConflict)
 	assert.Contains(t, err.Error(), "--force only overwrites pre-release versions")
 
 	// …but overwrites a pre-release, and says so
@@ -225,10 +227,10 @@ func TestOCIImmutability(t *testing.T) {
 	require.NoError(t, err)
 	dev1b := ociTestPackage(t, dir, "app", "2.1.0-dev.1", "two")
 	_, err = cat.Publish(ctx, dev1b)
-	require.ErrorIs(t, err, catalog.ErrConflict)
+	require.ErrorIs(t, err, catalogdef.ErrConflict)
 	res, err := forced.Publish(ctx, dev1b)
 	require.NoError(t, err)
-	assert.Equal(t, catalog.Published, res.Status)
+	assert.Equal(t, catalogdef.Published, res.Status)
 	assert.Contains(t, res.Note, "--force")
 	assert.Contains(t, res.Note, "pre-release")
 	out, err := cat.Fetch(ctx, "app", "2.1.0-dev.1", t.TempDir())
@@ -241,18 +243,18 @@ func TestOCIImmutability(t *testing.T) {
 func TestOCIOpenRejectsBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		ref  string
-		opts catalog.OCIOptions
+		opts oci.Options
 		want string
 	}{
-		{"oci://", catalog.OCIOptions{}, "no registry"},
-		{"oci://user:hunter2@registry.example.com/charts", catalog.OCIOptions{}, "credentials don't belong"},
-		{"oci://registry.example.com/Charts", catalog.OCIOptions{}, "not a registry namespace"},
-		{"oci://registry.example.com/charts", catalog.OCIOptions{Username: "u"}, "give both"},
-		{"oci://registry.example.com/charts", catalog.OCIOptions{PlainHTTP: true, CAFile: "x"}, "--plain-http"},
-		{"oci://registry.example.com/charts", catalog.OCIOptions{CAFile: "/does/not/exist"}, "--ca-file"},
-		{"oci://registry.example.com/charts", catalog.OCIOptions{ACR: catalog.ACROptions{Auth: "bogus"}}, "--azure-auth"},
+		{"oci://", oci.Options{}, "no registry"},
+		{"oci://user:hunter2@registry.example.com/charts", oci.Options{}, "credentials don't belong"},
+		{"oci://registry.example.com/Charts", oci.Options{}, "not a registry namespace"},
+		{"oci://registry.example.com/charts", oci.Options{Username: "u"}, "give both"},
+		{"oci://registry.example.com/charts", oci.Options{PlainHTTP: true, CAFile: "x"}, "--plain-http"},
+		{"oci://registry.example.com/charts", oci.Options{CAFile: "/does/not/exist"}, "--ca-file"},
+		{"oci://registry.example.com/charts", oci.Options{ACR: oci.ACROptions{Auth: "bogus"}}, "--azure-auth"},
 	} {
-		_, err := catalog.Open(tc.ref, catalog.Options{OCI: tc.opts})
+		_, err := oci.Open(tc.ref, tc.opts)
 		require.Error(t, err, tc.ref)
 		assert.ErrorIs(t, err, errdef.ErrUsage, tc.ref)
 		assert.Contains(t, err.Error(), tc.want, tc.ref)
@@ -263,7 +265,7 @@ func TestOCIOpenRejectsBadInput(t *testing.T) {
 func TestOCIPaging(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.New(t, registrytest.WithMaxTags(3)) // like ACR's 1000, smaller
-	cat := ociOpen(t, reg.Ref("paged"), catalog.OCIOptions{PlainHTTP: true}, nil)
+	cat := ociOpen(t, reg.Ref("paged"), oci.Options{PlainHTTP: true}, nil)
 	dir := t.TempDir()
 	want := []string{"0.1.0", "0.2.0", "0.10.0", "1.0.0-alpha", "1.0.0", "1.0.1+meta", "2.0.0"}
 	for _, v := range want {
@@ -324,7 +326,7 @@ func ociDebugLogger(w io.Writer) *slog.Logger {
 func TestOCIErrorsAreClassified(t *testing.T) {
 	pkg := ociTestPackage(t, t.TempDir(), "x", "1.0.0", "")
 	// nothing listens there: connection refused, retried, then an external error
-	cat := ociOpen(t, "oci://127.0.0.1:1/charts", catalog.OCIOptions{PlainHTTP: true, Retries: 2, Backoff: time.Millisecond}, nil)
+	cat := ociOpen(t, "oci://127.0.0.1:1/charts", oci.Options{PlainHTTP: true, Retries: 2, Backoff: time.Millisecond}, nil)
 	_, err := cat.Publish(context.Background(), pkg)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, errdef.ErrExternal)

@@ -1,4 +1,4 @@
-package catalog_test
+package oci_test
 
 import (
 	"context"
@@ -14,7 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/registrytest"
 )
@@ -43,13 +44,13 @@ func ociWriteAuthConfig(t *testing.T, path, host, user, pass string) {
 
 // ociPublishRoundTrip publishes, lists and fetches through cat, proving the
 // credential works for push and pull.
-func ociPublishRoundTrip(t *testing.T, cat catalog.Catalog, name string) {
+func ociPublishRoundTrip(t *testing.T, cat *oci.Catalog, name string) {
 	t.Helper()
 	ctx := context.Background()
 	pkg := ociTestPackage(t, t.TempDir(), name, "1.0.0", "")
 	res, err := cat.Publish(ctx, pkg)
 	require.NoError(t, err)
-	assert.Equal(t, catalog.Published, res.Status)
+	assert.Equal(t, catalogdef.Published, res.Status)
 	versions, err := cat.Versions(ctx, name)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"1.0.0"}, versions)
@@ -58,7 +59,7 @@ func ociPublishRoundTrip(t *testing.T, cat catalog.Catalog, name string) {
 	assert.FileExists(t, path)
 	res, err = cat.Publish(ctx, pkg)
 	require.NoError(t, err)
-	assert.Equal(t, catalog.AlreadyPublished, res.Status)
+	assert.Equal(t, catalogdef.AlreadyPublished, res.Status)
 }
 
 func TestOCIAuthHtpasswd(t *testing.T) {
@@ -66,7 +67,7 @@ func TestOCIAuthHtpasswd(t *testing.T) {
 	reg := registrytest.New(t, registrytest.WithHtpasswd("ci-bot", "s3cret-pw-htpasswd"))
 
 	t.Run("anonymous is refused, fast, naming the registry and the source", func(t *testing.T) {
-		cat := ociOpen(t, reg.Ref("charts"), catalog.OCIOptions{CAFile: reg.CAFile}, nil)
+		cat := ociOpen(t, reg.Ref("charts"), oci.Options{CAFile: reg.CAFile}, nil)
 		reg.ResetRequests()
 		_, err := cat.Publish(context.Background(), ociTestPackage(t, t.TempDir(), "anon", "1.0.0", ""))
 		require.Error(t, err)
@@ -77,11 +78,11 @@ func TestOCIAuthHtpasswd(t *testing.T) {
 		assert.LessOrEqual(t, len(reg.Requests()), 2, "401 is not retried:\n"+ociDescribe(reg.Requests()))
 	})
 	t.Run("explicit username and password", func(t *testing.T) {
-		cat := ociOpen(t, reg.Ref("charts"), catalog.OCIOptions{CAFile: reg.CAFile, Username: "ci-bot", Password: "s3cret-pw-htpasswd"}, nil)
+		cat := ociOpen(t, reg.Ref("charts"), oci.Options{CAFile: reg.CAFile, Username: "ci-bot", Password: "s3cret-pw-htpasswd"}, nil)
 		ociPublishRoundTrip(t, cat, "explicit")
 	})
 	t.Run("wrong password fails fast naming --username/--password", func(t *testing.T) {
-		cat := ociOpen(t, reg.Ref("charts"), catalog.OCIOptions{CAFile: reg.CAFile, Username: "ci-bot", Password: "wrong-pw-123"}, nil)
+		cat := ociOpen(t, reg.Ref("charts"), oci.Options{CAFile: reg.CAFile, Username: "ci-bot", Password: "wrong-pw-123"}, nil)
 		reg.ResetRequests()
 		_, err := cat.Versions(context.Background(), "explicit")
 		require.Error(t, err)
@@ -94,7 +95,7 @@ func TestOCIAuthHtpasswd(t *testing.T) {
 	t.Run("docker config", func(t *testing.T) {
 		ociWriteAuthConfig(t, filepath.Join(dockerDir, "config.json"), reg.Host, "ci-bot", "s3cret-pw-htpasswd")
 		defer os.Remove(filepath.Join(dockerDir, "config.json"))
-		cat := ociOpen(t, reg.Ref("charts"), catalog.OCIOptions{CAFile: reg.CAFile}, nil)
+		cat := ociOpen(t, reg.Ref("charts"), oci.Options{CAFile: reg.CAFile}, nil)
 		ociPublishRoundTrip(t, cat, "docker")
 	})
 	t.Run("docker credential helper", func(t *testing.T) {
@@ -105,22 +106,22 @@ func TestOCIAuthHtpasswd(t *testing.T) {
 		cfg := fmt.Sprintf(`{"credHelpers":{%q:"chartshiptest"}}`, reg.Host)
 		require.NoError(t, os.WriteFile(filepath.Join(dockerDir, "config.json"), []byte(cfg), 0o600))
 		defer os.Remove(filepath.Join(dockerDir, "config.json"))
-		cat := ociOpen(t, reg.Ref("charts"), catalog.OCIOptions{CAFile: reg.CAFile}, nil)
+		cat := ociOpen(t, reg.Ref("charts"), oci.Options{CAFile: reg.CAFile}, nil)
 		ociPublishRoundTrip(t, cat, "helper")
 	})
 	t.Run("helm registry config", func(t *testing.T) {
 		ociWriteAuthConfig(t, helmFile, reg.Host, "ci-bot", "s3cret-pw-htpasswd")
 		defer os.Remove(helmFile)
-		cat := ociOpen(t, reg.Ref("charts"), catalog.OCIOptions{CAFile: reg.CAFile}, nil)
+		cat := ociOpen(t, reg.Ref("charts"), oci.Options{CAFile: reg.CAFile}, nil)
 		ociPublishRoundTrip(t, cat, "helmcfg")
 	})
 	t.Run("explicit credentials win over docker config", func(t *testing.T) {
 		ociWriteAuthConfig(t, filepath.Join(dockerDir, "config.json"), reg.Host, "ci-bot", "stale-docker-pw")
 		defer os.Remove(filepath.Join(dockerDir, "config.json"))
-		cat := ociOpen(t, reg.Ref("charts"), catalog.OCIOptions{CAFile: reg.CAFile, Username: "ci-bot", Password: "s3cret-pw-htpasswd"}, nil)
+		cat := ociOpen(t, reg.Ref("charts"), oci.Options{CAFile: reg.CAFile, Username: "ci-bot", Password: "s3cret-pw-htpasswd"}, nil)
 		_, err := cat.Versions(context.Background(), "explicit")
 		require.NoError(t, err)
-		bad := ociOpen(t, reg.Ref("charts"), catalog.OCIOptions{CAFile: reg.CAFile}, nil)
+		bad := ociOpen(t, reg.Ref("charts"), oci.Options{CAFile: reg.CAFile}, nil)
 		_, err = bad.Versions(context.Background(), "explicit")
 		require.Error(t, err)
 		t.Log(err)
@@ -128,13 +129,13 @@ func TestOCIAuthHtpasswd(t *testing.T) {
 		assert.NotContains(t, err.Error(), "stale-docker-pw")
 	})
 	t.Run("untrusted certificate is refused unless asked", func(t *testing.T) {
-		cat := ociOpen(t, reg.Ref("charts"), catalog.OCIOptions{Username: "ci-bot", Password: "s3cret-pw-htpasswd", Retries: 3}, nil)
+		cat := ociOpen(t, reg.Ref("charts"), oci.Options{Username: "ci-bot", Password: "s3cret-pw-htpasswd", Retries: 3}, nil)
 		reg.ResetRequests()
 		_, err := cat.Versions(context.Background(), "explicit")
 		require.Error(t, err)
 		t.Log(err)
 		assert.Contains(t, err.Error(), "certificate")
-		insecure := ociOpen(t, reg.Ref("charts"), catalog.OCIOptions{Username: "ci-bot", Password: "s3cret-pw-htpasswd", InsecureSkipTLSVerify: true}, nil)
+		insecure := ociOpen(t, reg.Ref("charts"), oci.Options{Username: "ci-bot", Password: "s3cret-pw-htpasswd", InsecureSkipTLSVerify: true}, nil)
 		_, err = insecure.Versions(context.Background(), "explicit")
 		require.NoError(t, err)
 	})
@@ -163,11 +164,11 @@ func TestOCIAuthACR(t *testing.T) {
 	reg := ociACRRegistry(t)
 
 	t.Run("admin user: basic auth on the token endpoint", func(t *testing.T) {
-		cat := ociOpen(t, reg.Ref("admin"), catalog.OCIOptions{CAFile: reg.CAFile, Username: "acradmin", Password: "acr-admin-pw-42"}, nil)
+		cat := ociOpen(t, reg.Ref("admin"), oci.Options{CAFile: reg.CAFile, Username: "acradmin", Password: "acr-admin-pw-42"}, nil)
 		ociPublishRoundTrip(t, cat, "adminchart")
 	})
 	t.Run("AAD token given directly, exchanged once and cached", func(t *testing.T) {
-		cat := ociOpen(t, reg.Ref("direct"), catalog.OCIOptions{CAFile: reg.CAFile, ACR: catalog.ACROptions{Token: reg.ACR.IssueAADToken(), TenantID: "tenant-1"}}, nil)
+		cat := ociOpen(t, reg.Ref("direct"), oci.Options{CAFile: reg.CAFile, ACR: oci.ACROptions{Token: reg.ACR.IssueAADToken(), TenantID: "tenant-1"}}, nil)
 		reg.ResetRequests()
 		ociPublishRoundTrip(t, cat, "directchart")
 		assert.Equal(t, 1, ociCount(reg, "/oauth2/exchange"), "the refresh token is cached for its life")
@@ -178,7 +179,7 @@ func TestOCIAuthACR(t *testing.T) {
 		t.Setenv("AZURE_TENANT_ID", "tenant-1")
 		t.Setenv("AZURE_CLIENT_ID", "sp-client-1")
 		t.Setenv("AZURE_CLIENT_SECRET", "sp-secret-xyz")
-		cat := ociOpen(t, reg.Ref("env"), catalog.OCIOptions{CAFile: reg.CAFile, ACR: catalog.ACROptions{Auth: "environment"}}, nil)
+		cat := ociOpen(t, reg.Ref("env"), oci.Options{CAFile: reg.CAFile, ACR: oci.ACROptions{Auth: "environment"}}, nil)
 		reg.ResetRequests()
 		ociPublishRoundTrip(t, cat, "envchart")
 		assert.Equal(t, 1, ociCount(reg, "/tenant-1/oauth2/v2.0/token"), "one AAD token")
@@ -191,11 +192,11 @@ func TestOCIAuthACR(t *testing.T) {
 		t.Setenv("AZURE_TENANT_ID", "tenant-1")
 		t.Setenv("AZURE_CLIENT_ID", "sp-client-1")
 		t.Setenv("AZURE_FEDERATED_TOKEN_FILE", tokenFile)
-		cat := ociOpen(t, reg.Ref("wi"), catalog.OCIOptions{CAFile: reg.CAFile, ACR: catalog.ACROptions{Auth: "workload-identity"}}, nil)
+		cat := ociOpen(t, reg.Ref("wi"), oci.Options{CAFile: reg.CAFile, ACR: oci.ACROptions{Auth: "workload-identity"}}, nil)
 		ociPublishRoundTrip(t, cat, "wichart")
 	})
 	t.Run("token endpoints that fail now and then are retried", func(t *testing.T) {
-		cat := ociOpen(t, reg.Ref("flaky"), catalog.OCIOptions{CAFile: reg.CAFile, Backoff: 5 * time.Millisecond, ACR: catalog.ACROptions{Token: reg.ACR.IssueAADToken()}}, nil)
+		cat := ociOpen(t, reg.Ref("flaky"), oci.Options{CAFile: reg.CAFile, Backoff: 5 * time.Millisecond, ACR: oci.ACROptions{Token: reg.ACR.IssueAADToken()}}, nil)
 		reg.InjectFaults(ociFaults(
 			registrytest.FailMatching(http.MethodPost, "/oauth2/exchange", 1, registrytest.Fault{Status: 503}),
 			registrytest.FailMatching(http.MethodPost, "/oauth2/token", 1, registrytest.Fault{Drop: true}),
@@ -208,7 +209,7 @@ func TestOCIAuthACR(t *testing.T) {
 	t.Run("managed identity through azidentity", func(t *testing.T) {
 		t.Setenv("IDENTITY_ENDPOINT", reg.ACR.ManagedIdentityEndpoint)
 		t.Setenv("IDENTITY_HEADER", "msi-header-secret-5")
-		cat := ociOpen(t, reg.Ref("mi"), catalog.OCIOptions{CAFile: reg.CAFile, ACR: catalog.ACROptions{Auth: "managed-identity"}}, nil)
+		cat := ociOpen(t, reg.Ref("mi"), oci.Options{CAFile: reg.CAFile, ACR: oci.ACROptions{Auth: "managed-identity"}}, nil)
 		reg.ResetRequests()
 		ociPublishRoundTrip(t, cat, "michart")
 		assert.Equal(t, 1, ociCount(reg, "/msi/token"))
@@ -218,7 +219,7 @@ func TestOCIAuthACR(t *testing.T) {
 		t.Setenv("AZURE_TENANT_ID", "tenant-1")
 		t.Setenv("AZURE_CLIENT_ID", "sp-client-1")
 		t.Setenv("AZURE_CLIENT_SECRET", "not-the-secret-999")
-		cat := ociOpen(t, reg.Ref("env"), catalog.OCIOptions{CAFile: reg.CAFile, ACR: catalog.ACROptions{Auth: "environment"}}, nil)
+		cat := ociOpen(t, reg.Ref("env"), oci.Options{CAFile: reg.CAFile, ACR: oci.ACROptions{Auth: "environment"}}, nil)
 		_, err := cat.Versions(context.Background(), "envchart")
 		require.Error(t, err)
 		t.Log(err)
@@ -227,7 +228,7 @@ func TestOCIAuthACR(t *testing.T) {
 		assert.NotContains(t, err.Error(), "not-the-secret-999")
 	})
 	t.Run("an AAD token ACR rejects fails fast naming the source", func(t *testing.T) {
-		cat := ociOpen(t, reg.Ref("direct"), catalog.OCIOptions{CAFile: reg.CAFile, ACR: catalog.ACROptions{Token: "aad.forged-token-777"}}, nil)
+		cat := ociOpen(t, reg.Ref("direct"), oci.Options{CAFile: reg.CAFile, ACR: oci.ACROptions{Token: "aad.forged-token-777"}}, nil)
 		reg.ResetRequests()
 		_, err := cat.Versions(context.Background(), "directchart")
 		require.Error(t, err)
@@ -256,14 +257,14 @@ func TestOCISecretsNeverLeak(t *testing.T) {
 
 	ht := registrytest.New(t, registrytest.WithHtpasswd("bot", "htpasswd-secret-111"))
 	for _, pw := range []string{"htpasswd-secret-111", "wrong-secret-222"} {
-		cat := ociOpen(t, ht.Ref("c"), catalog.OCIOptions{CAFile: ht.CAFile, Username: "bot", Password: pw}, log)
+		cat := ociOpen(t, ht.Ref("c"), oci.Options{CAFile: ht.CAFile, Username: "bot", Password: pw}, log)
 		_, err := cat.Publish(ctx, ociTestPackage(t, t.TempDir(), "leak", "1.0.0", pw))
 		keep(err)
 		_, err = cat.Versions(ctx, "leak")
 		keep(err)
 	}
 	ociWriteAuthConfig(t, filepath.Join(dockerDir, "config.json"), ht.Host, "bot", "docker-secret-333")
-	cat := ociOpen(t, ht.Ref("c"), catalog.OCIOptions{CAFile: ht.CAFile}, log)
+	cat := ociOpen(t, ht.Ref("c"), oci.Options{CAFile: ht.CAFile}, log)
 	_, err := cat.Versions(ctx, "leak")
 	keep(err)
 	os.Remove(filepath.Join(dockerDir, "config.json"))
@@ -272,12 +273,12 @@ func TestOCISecretsNeverLeak(t *testing.T) {
 	t.Setenv("AZURE_AUTHORITY_HOST", acr.ACR.AADAuthority)
 	t.Setenv("AZURE_TENANT_ID", "tenant-1")
 	t.Setenv("AZURE_CLIENT_ID", "sp-client-1")
-	for _, o := range []catalog.OCIOptions{
+	for _, o := range []oci.Options{
 		{Username: "acradmin", Password: "acr-admin-pw-42"},
 		{Username: "acradmin", Password: "wrong-secret-222"},
-		{ACR: catalog.ACROptions{Token: acr.ACR.IssueAADToken()}},
-		{ACR: catalog.ACROptions{Token: "aad.forged-token-555"}},
-		{ACR: catalog.ACROptions{Auth: "environment"}},
+		{ACR: oci.ACROptions{Token: acr.ACR.IssueAADToken()}},
+		{ACR: oci.ACROptions{Token: "aad.forged-token-555"}},
+		{ACR: oci.ACROptions{Auth: "environment"}},
 	} {
 		o.CAFile = acr.CAFile
 		t.Setenv("AZURE_CLIENT_SECRET", "sp-secret-xyz")
@@ -293,7 +294,7 @@ func TestOCISecretsNeverLeak(t *testing.T) {
 		keep(err)
 	}
 	t.Setenv("AZURE_CLIENT_SECRET", "sp-bad-secret-444")
-	bad := ociOpen(t, acr.Ref("leak"), catalog.OCIOptions{CAFile: acr.CAFile, ACR: catalog.ACROptions{Auth: "environment"}}, log)
+	bad := ociOpen(t, acr.Ref("leak"), oci.Options{CAFile: acr.CAFile, ACR: oci.ACROptions{Auth: "environment"}}, log)
 	_, err = bad.Versions(ctx, "leak")
 	keep(err)
 

@@ -1,6 +1,8 @@
-package catalog
+package helmindex
 
 import (
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
+
 	"bytes"
 	"errors"
 	"flag"
@@ -36,20 +38,20 @@ func TestIndexGolden(t *testing.T) {
 			require.NoError(t, err)
 			var md helmchart.Metadata
 			require.NoError(t, yaml.Unmarshal(mdb, &md))
-			cv, err := indexNewEntry(&md, "https://example.github.io/catalog/", strings.Repeat("d", 64), testNow)
+			cv, err := NewEntry(&md, "https://example.github.io/catalog/", strings.Repeat("d", 64), testNow)
 			require.NoError(t, err)
 
 			p := filepath.Join(t.TempDir(), "index.yaml")
 			require.NoError(t, os.WriteFile(p, orig, 0o644))
-			got, res, err := indexAdd(p, cv, testNow)
+			got, res, err := Add(p, cv, testNow)
 			require.NoError(t, err)
 			_, scanErr := indexScan(orig)
 			canonical := scanErr == nil
 			if canonical {
-				assert.Empty(t, res.note)
+				assert.Empty(t, res.Note)
 			} else {
 				assert.True(t, errors.Is(scanErr, errIndexNotCanonical))
-				assert.Contains(t, res.note, "helm's merge", "a fallback says so")
+				assert.Contains(t, res.Note, "helm's merge", "a fallback says so")
 			}
 
 			golden := filepath.Join(dir, "expected.yaml")
@@ -89,13 +91,13 @@ func FuzzIndexInsert(f *testing.F) {
 		if md.Validate() != nil || len(data) > 1<<16 || !utf8.ValidString(name) || !utf8.ValidString(version) {
 			t.Skip()
 		}
-		cv, err := indexNewEntry(md, "https://example.com/", strings.Repeat("e", 64), testNow)
+		cv, err := NewEntry(md, "https://example.com/", strings.Repeat("e", 64), testNow)
 		if err != nil {
 			t.Skip()
 		}
 		oldIdx, oldErr := fuzzLoad(data)
 		var out []byte
-		var res indexInsertResult
+		var res AddResult
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -113,12 +115,12 @@ func FuzzIndexInsert(f *testing.F) {
 			return // an index helm can't read: whatever the splice did, nothing is lost
 		}
 		if err != nil {
-			require.ErrorIs(t, err, ErrConflict, "only a conflict or a duplicate may stop an insert")
+			require.ErrorIs(t, err, catalogdef.ErrConflict, "only a conflict or a duplicate may stop an insert")
 			return
 		}
 		newIdx, newErr := fuzzLoad(out)
 		require.NoError(t, newErr, "the result parses:\n%s", out)
-		if res.present {
+		if res.Present {
 			return
 		}
 		for n, cvs := range oldIdx.Entries {

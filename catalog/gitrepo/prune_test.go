@@ -1,4 +1,4 @@
-package catalog
+package gitrepo
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
+	"github.com/chartship/chartship/internal/charttest"
 	"github.com/chartship/chartship/internal/gittest"
 )
 
@@ -17,12 +19,12 @@ func TestGitPrune(t *testing.T) {
 	ctx := context.Background()
 	bare := filepath.Join(t.TempDir(), "catalog.git")
 	bareCatalog(t, bare, map[string]string{"index.yaml": emptyIndex(t)})
-	g, err := gitOpen("git+file://"+bare, testGitOptions())
+	g, err := Open("git+file://"+bare, testGitOptions())
 	require.NoError(t, err)
 	now := time.Now().UTC()
 	publishAt := func(name, version string, at time.Time) {
 		g.now = func() time.Time { return at }
-		_, err := g.Publish(ctx, testPackage(t, t.TempDir(), name, version))
+		_, err := g.Publish(ctx, charttest.Package(t, t.TempDir(), name, version))
 		require.NoError(t, err)
 	}
 	publishAt("hello", "1.0.0", now.Add(-90*24*time.Hour))
@@ -31,7 +33,7 @@ func TestGitPrune(t *testing.T) {
 	publishAt("only-dev", "0.1.0-dev.7", now.Add(-40*24*time.Hour))
 	g.now = func() time.Time { return now }
 
-	opts := PruneOptions{Match: regexp.MustCompile(`-dev\.`), OlderThan: 720 * time.Hour, DryRun: true}
+	opts := catalogdef.PruneOptions{Match: regexp.MustCompile(`-dev\.`), OlderThan: 720 * time.Hour, DryRun: true}
 	before := head(t, bare)
 	res, err := g.Prune(ctx, opts)
 	require.NoError(t, err)

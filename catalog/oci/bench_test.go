@@ -1,4 +1,4 @@
-package catalog_test
+package oci_test
 
 import (
 	"context"
@@ -11,7 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/registrytest"
 )
@@ -27,7 +28,7 @@ func BenchmarkOCIPush(b *testing.B) {
 	reg := registrytest.New(b)
 	dir := b.TempDir()
 	helm := ociHelmClient(b)
-	cat := ociOpen(b, reg.Ref("chartship"), catalog.OCIOptions{PlainHTTP: true}, nil)
+	cat := ociOpen(b, reg.Ref("chartship"), oci.Options{PlainHTTP: true}, nil)
 	packages := map[int]*chart.Package{}
 	pkgFor := func(i int) *chart.Package {
 		if p, ok := packages[i]; ok {
@@ -68,7 +69,7 @@ func BenchmarkOCIPush(b *testing.B) {
 		reqs(b, func() {
 			for i := 0; i < b.N; i++ {
 				res, err := cat.Publish(ctx, pkgs[i])
-				if err != nil || res.Status != catalog.Published {
+				if err != nil || res.Status != catalogdef.Published {
 					b.Fatalf("publish: %v %v", res.Status, err)
 				}
 			}
@@ -105,7 +106,7 @@ func BenchmarkOCIPush(b *testing.B) {
 		reqs(b, func() {
 			for range b.N {
 				res, err := cat.Publish(ctx, same)
-				if err != nil || res.Status != catalog.AlreadyPublished {
+				if err != nil || res.Status != catalogdef.AlreadyPublished {
 					b.Fatalf("publish: %v %v", res.Status, err)
 				}
 			}
@@ -128,7 +129,7 @@ func TestOCIPushRequestCounts(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.New(t)
 	helm := ociHelmClient(t)
-	cat := ociOpen(t, reg.Ref("chartship"), catalog.OCIOptions{PlainHTTP: true}, nil)
+	cat := ociOpen(t, reg.Ref("chartship"), oci.Options{PlainHTTP: true}, nil)
 	pkg := ociTestPackage(t, t.TempDir(), "counted", "1.0.0", "")
 	data, err := os.ReadFile(pkg.Path)
 	require.NoError(t, err)
@@ -165,7 +166,7 @@ func BenchmarkOCIPushVsHelm(b *testing.B) {
 	ctx := context.Background()
 	reg := registrytest.New(b)
 	helm := ociHelmClient(b)
-	cat := ociOpen(b, reg.Ref("chartship"), catalog.OCIOptions{PlainHTTP: true}, nil)
+	cat := ociOpen(b, reg.Ref("chartship"), oci.Options{PlainHTTP: true}, nil)
 	dir := b.TempDir()
 	b.StopTimer()
 	pkgs := make([]*chart.Package, b.N)

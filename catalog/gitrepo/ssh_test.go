@@ -1,4 +1,4 @@
-package catalog
+package gitrepo
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
+	"github.com/chartship/chartship/internal/charttest"
 )
 
 // TestGitPublishOverSSH runs git's real ssh transport with a stand-in `ssh` on
@@ -24,12 +27,12 @@ func TestGitPublishOverSSH(t *testing.T) {
 	bare := filepath.Join(t.TempDir(), "catalog.git")
 	bareCatalog(t, bare, map[string]string{"index.yaml": emptyIndex(t)})
 	opts := testGitOptions()
-	opts.Git.SSHKey = []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nfake-key-material\n-----END OPENSSH PRIVATE KEY-----\n")
+	opts.SSHKey = []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nfake-key-material\n-----END OPENSSH PRIVATE KEY-----\n")
 	c, err := Open("git+ssh://git@catalog.example.com"+bare, opts)
 	require.NoError(t, err)
-	res, err := c.Publish(context.Background(), testPackage(t, t.TempDir(), "hello", "1.0.0"))
+	res, err := c.Publish(context.Background(), charttest.Package(t, t.TempDir(), "hello", "1.0.0"))
 	require.NoError(t, err)
-	assert.Equal(t, Published, res.Status)
+	assert.Equal(t, catalogdef.Published, res.Status)
 	assert.True(t, loadIndex(t, []byte(show(t, bare, "index.yaml"))).Has("hello", "1.0.0"))
 
 	calls, err := os.ReadFile(log)

@@ -1,4 +1,4 @@
-package catalog_test
+package oci_test
 
 import (
 	"context"
@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/registrytest"
 )
@@ -38,7 +39,7 @@ func ociFaulted(reg *registrytest.Registry) int {
 }
 
 // ociAssertChart checks that the tag holds exactly pkg's chart layer.
-func ociAssertChart(t *testing.T, cat catalog.Catalog, name, version, digest string) {
+func ociAssertChart(t *testing.T, cat *oci.Catalog, name, version, digest string) {
 	t.Helper()
 	path, err := cat.Fetch(context.Background(), name, version, t.TempDir())
 	require.NoError(t, err)
@@ -68,19 +69,19 @@ func TestOCIFaultsWithinBudget(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := registrytest.New(t)
 			logs := &ociLogBuffer{}
-			cat := ociOpen(t, reg.Ref("faulty"), catalog.OCIOptions{PlainHTTP: true, Backoff: 5 * time.Millisecond, Retries: 4}, ociDebugLogger(logs))
+			cat := ociOpen(t, reg.Ref("faulty"), oci.Options{PlainHTTP: true, Backoff: 5 * time.Millisecond, Retries: 4}, ociDebugLogger(logs))
 			pkg := ociTestPackage(t, t.TempDir(), "flaky", "3.1.4", "")
 			reg.InjectFaults(tc.faults)
 			res, err := cat.Publish(context.Background(), pkg)
 			require.NoError(t, err, ociDescribe(reg.Requests()))
-			assert.Equal(t, catalog.Published, res.Status)
+			assert.Equal(t, catalogdef.Published, res.Status)
 			assert.Positive(t, ociFaulted(reg), "the fault fired")
 			assert.Contains(t, logs.String(), "retrying")
 			reg.InjectFaults(nil)
 			ociAssertChart(t, cat, "flaky", "3.1.4", pkg.Digest.String())
 			res, err = cat.Publish(context.Background(), pkg)
 			require.NoError(t, err)
-			assert.Equal(t, catalog.AlreadyPublished, res.Status)
+			assert.Equal(t, catalogdef.AlreadyPublished, res.Status)
 		})
 	}
 }
@@ -90,14 +91,14 @@ func TestOCIFaultsBeyondBudgetLeaveNoTag(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		faults registrytest.FaultFunc
-		opts   catalog.OCIOptions
+		opts   oci.Options
 	}{
 		{"manifest PUT always 500", registrytest.FailMatching(http.MethodPut, "/manifests/", 1000, registrytest.Fault{Status: 500}),
-			catalog.OCIOptions{Retries: 2}},
+			oci.Options{Retries: 2}},
 		{"chart upload always dropped", registrytest.FailMatching(http.MethodPut, "/blobs/uploads/", 1000, registrytest.Fault{Drop: true}),
-			catalog.OCIOptions{Retries: 3}},
+			oci.Options{Retries: 3}},
 		{"429 longer than the deadline", registrytest.FailMatching(http.MethodPost, "/blobs/uploads/", 1000, registrytest.Fault{Status: 429, RetryAfter: "30"}),
-			catalog.OCIOptions{Timeout: 2 * time.Second}},
+			oci.Options{Timeout: 2 * time.Second}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := registrytest.New(t)
@@ -120,12 +121,12 @@ func TestOCIFaultsBeyondBudgetLeaveNoTag(t *testing.T) {
 			_, status := ociManifest(t, reg, "faulty/doomed", "1.0.0")
 			assert.Equal(t, http.StatusNotFound, status)
 			_, err = cat.Versions(ctx, "doomed")
-			assert.ErrorIs(t, err, catalog.ErrNotFound)
+			assert.ErrorIs(t, err, catalogdef.ErrNotFound)
 
 			// a re-run converges
 			res, err := cat.Publish(ctx, pkg)
 			require.NoError(t, err)
-			assert.Equal(t, catalog.Published, res.Status)
+			assert.Equal(t, catalogdef.Published, res.Status)
 			ociAssertChart(t, cat, "doomed", "1.0.0", pkg.Digest.String())
 		})
 	}
@@ -133,13 +134,13 @@ func TestOCIFaultsBeyondBudgetLeaveNoTag(t *testing.T) {
 
 func TestOCIRetriesAreBounded(t *testing.T) {
 	reg := registrytest.New(t)
-	cat := ociOpen(t, reg.Ref("b"), catalog.OCIOptions{PlainHTTP: true, Retries: 3, Backoff: time.Millisecond}, nil)
+	cat := ociOpen(t, reg.Ref("b"), oci.Options{PlainHTTP: true, Retries: 3, Backoff: time.Millisecond}, nil)
 	reg.InjectFaults(registrytest.FailMatching(http.MethodGet, "/tags/list", 1000, registrytest.Fault{Status: 502}))
 	_, err := cat.Versions(context.Background(), "x")
 	require.Error(t, err)
 	assert.Equal(t, 4, len(reg.RegistryRequests()), "one try and three retries")
 
-	never := ociOpen(t, reg.Ref("b"), catalog.OCIOptions{PlainHTTP: true, Retries: -1}, nil)
+	never := ociOpen(t, reg.Ref("b"), oci.Options{PlainHTTP: true, Retries: -1}, nil)
 	reg.ResetRequests()
 	_, err = never.Versions(context.Background(), "x")
 	require.Error(t, err)

@@ -1,4 +1,4 @@
-package catalog
+package oci
 
 import (
 	"context"
@@ -20,8 +20,8 @@ import (
 	"github.com/chartship/chartship/internal/errdef"
 )
 
-// ociBaseTransport is the HTTP transport under the retries: TLS as asked.
-func ociBaseTransport(o OCIOptions) (http.RoundTripper, error) {
+// baseTransport is the HTTP transport under the retries: TLS as asked.
+func baseTransport(o Options) (http.RoundTripper, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 16
 	if o.PlainHTTP {
@@ -46,20 +46,20 @@ func ociBaseTransport(o OCIOptions) (http.RoundTripper, error) {
 	return tr, nil
 }
 
-// ociRetryTransport retries what is worth retrying — 5xx, 429 (after its
+// retryTransport retries what is worth retrying — 5xx, 429 (after its
 // Retry-After), 408 and dropped connections — with jittered exponential
 // backoff, at most `retries` times and never past the request context's
 // deadline. Everything else, 401 and 403 above all, is returned at once.
-type ociRetryTransport struct {
+type retryTransport struct {
 	base    http.RoundTripper
 	retries int
 	backoff time.Duration
 	log     *slog.Logger
 }
 
-const ociMaxRetryAfter = 60 * time.Second
+const maxRetryAfter = 60 * time.Second
 
-func (t *ociRetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	for attempt := 0; ; attempt++ {
 		r := req
@@ -89,7 +89,7 @@ func (t *ociRetryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		}
 		why := ""
 		if err != nil {
-			why = ociUploadState.ReplaceAllString(err.Error(), "_state=…")
+			why = uploadState.ReplaceAllString(err.Error(), "_state=…")
 		} else {
 			why = resp.Status
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -107,7 +107,7 @@ func (t *ociRetryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 }
 
 // decide says whether and after how long to retry.
-func (t *ociRetryTransport) decide(attempt int, req *http.Request, resp *http.Response, err error) (time.Duration, bool) {
+func (t *retryTransport) decide(attempt int, req *http.Request, resp *http.Response, err error) (time.Duration, bool) {
 	if attempt >= t.retries {
 		return 0, false
 	}
@@ -115,14 +115,14 @@ func (t *ociRetryTransport) decide(attempt int, req *http.Request, resp *http.Re
 		return 0, false // the body can't be sent again
 	}
 	if err != nil {
-		if req.Context().Err() != nil || !ociRetryableError(err) {
+		if req.Context().Err() != nil || !retryableError(err) {
 			return 0, false
 		}
 		return t.backoffFor(attempt), true
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusServiceUnavailable:
-		if ra, ok := ociRetryAfter(resp.Header.Get("Retry-After")); ok {
+		if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After")); ok {
 			return ra, true
 		}
 		return t.backoffFor(attempt), true
@@ -134,7 +134,7 @@ func (t *ociRetryTransport) decide(attempt int, req *http.Request, resp *http.Re
 
 // backoffFor is backoff·2^attempt, capped at 30·backoff, with "equal jitter":
 // half fixed, half random, so parallel clients spread out.
-func (t *ociRetryTransport) backoffFor(attempt int) time.Duration {
+func (t *retryTransport) backoffFor(attempt int) time.Duration {
 	d := t.backoff << min(attempt, 16)
 	if limit := 30 * t.backoff; d > limit || d <= 0 {
 		d = limit
@@ -142,8 +142,8 @@ func (t *ociRetryTransport) backoffFor(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// ociRetryAfter parses Retry-After: seconds or an HTTP date.
-func ociRetryAfter(v string) (time.Duration, bool) {
+// parseRetryAfter parses Retry-After: seconds or an HTTP date.
+func parseRetryAfter(v string) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
@@ -155,16 +155,16 @@ func ociRetryAfter(v string) (time.Duration, bool) {
 	} else {
 		return 0, false
 	}
-	return min(d, ociMaxRetryAfter), true
+	return min(d, maxRetryAfter), true
 }
 
-// ociRetryableError reports whether a transport error is a dropped or reset
+// retryableError reports whether a transport error is a dropped or reset
 // connection or a timeout — worth another try — rather than, say, a bad
 // certificate or an unknown host.
-func ociRetryableError(err error) bool {
+func retryableError(err error) bool {
 	var dns *net.DNSError
 	switch {
-	case ociIsCertError(err):
+	case isCertError(err):
 		return false
 	case errors.As(err, &dns):
 		return dns.IsTemporary || dns.IsTimeout

@@ -1,4 +1,4 @@
-package catalog
+package helmindex
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	helmchart "helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/repo"
+
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
 )
 
 // sharedData returns the path of a file in the team's shared data directory, or
@@ -51,7 +53,7 @@ func testEntry(t testing.TB, name, version string) *repo.ChartVersion {
 		Annotations: map[string]string{"application.giantswarm.io/team": "atlas", "io.chartship/multi": "line one\nline two\n"},
 		Maintainers: []*helmchart.Maintainer{{Name: "team", Email: "team@example.com"}},
 	}
-	cv, err := indexNewEntry(md, "https://example.github.io/catalog/", strings.Repeat("ab", 32), testNow.Add(-time.Hour))
+	cv, err := NewEntry(md, "https://example.github.io/catalog/", strings.Repeat("ab", 32), testNow.Add(-time.Hour))
 	require.NoError(t, err)
 	return cv
 }
@@ -128,7 +130,7 @@ func TestIndexInsertRealIndex(t *testing.T) {
 			cv := testEntry(t, tc.chart, tc.version)
 			out, res, err := indexInsert(old, cv, testNow)
 			require.NoError(t, err, "the real index is canonical")
-			assert.False(t, res.present)
+			assert.False(t, res.Present)
 			assertOnlyInserted(t, old, out, cv, tc.newChart)
 			got := loadIndex(t, out)
 			want := loadIndex(t, helmMerge(t, old, cv))
@@ -146,11 +148,11 @@ func TestIndexInsertRealIndexIdempotent(t *testing.T) {
 	cv.Digest = "fa53c1d7cbf99b02710e069b6d268d96068400d86d9364dd4ed2fd9fe55f1453"
 	out, res, err := indexInsert(old, cv, testNow)
 	require.NoError(t, err)
-	assert.True(t, res.present)
+	assert.True(t, res.Present)
 	assert.Equal(t, old, out)
 
 	cv.Digest = strings.Repeat("0", 64)
 	_, _, err = indexInsert(old, cv, testNow)
-	require.ErrorIs(t, err, ErrConflict)
+	require.ErrorIs(t, err, catalogdef.ErrConflict)
 	assert.Contains(t, err.Error(), "alloy 0.5.2")
 }

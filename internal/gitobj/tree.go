@@ -1,4 +1,4 @@
-package catalog
+package gitobj
 
 import (
 	"bytes"
@@ -12,22 +12,22 @@ import (
 	"strings"
 )
 
-// gitTreeEntry is one entry of a git tree object.
-type gitTreeEntry struct {
+// treeEntry is one entry of a git tree object.
+type treeEntry struct {
 	mode string // as git stores it: "100644", "40000", …
 	name string
 	oid  []byte // raw, 20 bytes (SHA-1) or 32 (SHA-256)
 }
 
 // key is the name git sorts tree entries by: a sub-tree's name with "/" appended.
-func (e gitTreeEntry) key() string {
+func (e treeEntry) key() string {
 	if e.mode == "40000" {
 		return e.name + "/"
 	}
 	return e.name
 }
 
-func (e gitTreeEntry) appendTo(b []byte) []byte {
+func (e treeEntry) appendTo(b []byte) []byte {
 	b = append(b, e.mode...)
 	b = append(b, ' ')
 	b = append(b, e.name...)
@@ -35,20 +35,20 @@ func (e gitTreeEntry) appendTo(b []byte) []byte {
 	return append(b, e.oid...)
 }
 
-// gitTreeKey is the sort key of a raw entry name with its raw mode.
-func gitTreeKey(mode, name []byte) []byte {
+// treeKey is the sort key of a raw entry name with its raw mode.
+func treeKey(mode, name []byte) []byte {
 	if string(mode) == "40000" {
 		return append(append(make([]byte, 0, len(name)+1), name...), '/')
 	}
 	return name
 }
 
-// gitTreeEdit returns the raw tree object tree with the entries named in edits
+// treeEdit returns the raw tree object tree with the entries named in edits
 // replaced (a nil entry deletes the name) and new names inserted in git's order.
 // The entries it doesn't touch are copied byte for byte, so the cost is one
 // linear pass over the tree: no parsing into maps, no sorting, no git process.
-func gitTreeEdit(tree []byte, hashLen int, edits map[string]*gitTreeEntry) ([]byte, error) {
-	var add []gitTreeEntry
+func treeEdit(tree []byte, hashLen int, edits map[string]*treeEntry) ([]byte, error) {
+	var add []treeEntry
 	for name, e := range edits {
 		if e == nil {
 			continue
@@ -58,7 +58,7 @@ func gitTreeEdit(tree []byte, hashLen int, edits map[string]*gitTreeEntry) ([]by
 		}
 		add = append(add, *e)
 	}
-	slices.SortFunc(add, func(a, b gitTreeEntry) int { return strings.Compare(a.key(), b.key()) })
+	slices.SortFunc(add, func(a, b treeEntry) int { return strings.Compare(a.key(), b.key()) })
 	out := make([]byte, 0, len(tree)+len(add)*(hashLen+64))
 	rest := tree
 	for len(rest) > 0 {
@@ -74,7 +74,7 @@ func gitTreeEdit(tree []byte, hashLen int, edits map[string]*gitTreeEntry) ([]by
 		n := sp + nul + 1 + hashLen
 		ent := rest[:n]
 		rest = rest[n:]
-		key := gitTreeKey(mode, name)
+		key := treeKey(mode, name)
 		for len(add) > 0 && add[0].key() < string(key) {
 			out = add[0].appendTo(out)
 			add = add[1:]
@@ -90,9 +90,9 @@ func gitTreeEdit(tree []byte, hashLen int, edits map[string]*gitTreeEntry) ([]by
 	return out, nil
 }
 
-// gitObjectID is the id git gives an object of type typ holding data, for
+// objectID is the id git gives an object of type typ holding data, for
 // ids of hashLen bytes (SHA-1 or SHA-256 repositories).
-func gitObjectID(typ string, data []byte, hashLen int) ([]byte, error) {
+func objectID(typ string, data []byte, hashLen int) ([]byte, error) {
 	var h hash.Hash
 	switch hashLen {
 	case sha1.Size:
@@ -107,7 +107,7 @@ func gitObjectID(typ string, data []byte, hashLen int) ([]byte, error) {
 	return h.Sum(nil), nil
 }
 
-func gitOID(hexOID string, hashLen int) ([]byte, error) {
+func parseOID(hexOID string, hashLen int) ([]byte, error) {
 	b, err := hex.DecodeString(hexOID)
 	if err != nil || len(b) != hashLen {
 		return nil, fmt.Errorf("git printed %q where an object id was expected", hexOID)

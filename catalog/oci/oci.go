@@ -1,4 +1,10 @@
-package catalog
+// Package oci is a namespace in an OCI registry as a Helm chart catalog:
+// charts live at NAMESPACE/<chart>:<version>, laid out exactly as helm push
+// writes them. It publishes in as few round trips as the protocol allows,
+// lists and fetches versions, and authenticates with explicit credentials,
+// Docker's and Helm's logins, or Azure AD for ACR (auth.go); transient
+// failures are retried in the HTTP transport (transport.go).
+package oci
 
 import (
 	"bytes"
@@ -26,6 +32,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/logging"
@@ -34,22 +41,22 @@ import (
 
 // Media types of a Helm chart in an OCI registry, as helm push writes them.
 const (
-	OCIConfigMediaType     = "application/vnd.cncf.helm.config.v1+json"
-	OCIChartLayerMediaType = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
-	OCIProvLayerMediaType  = "application/vnd.cncf.helm.chart.provenance.v1.prov"
-	// ociLegacyChartLayerMediaType is what charts pushed by Helm < 3.7 carry.
-	ociLegacyChartLayerMediaType = "application/tar+gzip"
+	ConfigMediaType     = "application/vnd.cncf.helm.config.v1+json"
+	ChartLayerMediaType = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+	ProvLayerMediaType  = "application/vnd.cncf.helm.chart.provenance.v1.prov"
+	// legacyChartLayerMediaType is what charts pushed by Helm < 3.7 carry.
+	legacyChartLayerMediaType = "application/tar+gzip"
 )
 
-// Defaults for OCIOptions fields left zero.
+// Defaults for Options fields left zero.
 const (
-	OCIDefaultRetries     = 5
-	OCIDefaultTimeout     = 5 * time.Minute
-	OCIDefaultTagPageSize = 1000
+	DefaultRetries     = 5
+	DefaultTimeout     = 5 * time.Minute
+	DefaultTagPageSize = 1000
 )
 
-// OCIOptions configure OCI registries.
-type OCIOptions struct {
+// Options configure OCI registries.
+type Options struct {
 	// PlainHTTP talks HTTP instead of HTTPS (local test registries only).
 	PlainHTTP bool
 	// InsecureSkipTLSVerify accepts any TLS certificate. Only when asked.
@@ -66,10 +73,10 @@ type OCIOptions struct {
 	ACR ACROptions
 
 	// Retries bounds how often one HTTP request is retried after a 5xx, 429, 408
-	// or a dropped connection: 0 means OCIDefaultRetries, negative means never.
+	// or a dropped connection: 0 means DefaultRetries, negative means never.
 	Retries int
 	// Timeout bounds one whole operation (a publish, a fetch, a listing)
-	// including retries and backoff; 0 means OCIDefaultTimeout.
+	// including retries and backoff; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// Backoff is the first retry's wait, doubled (with jitter) on each retry up to
 	// 30 times as long; 0 means 250ms. A Retry-After header wins.
@@ -80,8 +87,9 @@ type OCIOptions struct {
 	// never overwritten.
 	Force bool
 	// TagPageSize is the page size asked for when listing tags (`n`); 0 means
-	// OCIDefaultTagPageSize, ACR's own limit.
+	// DefaultTagPageSize, ACR's own limit.
 	TagPageSize int
+	Logger      *slog.Logger
 }
 
 // ACROptions configure Azure AD authentication to Azure Container Registry:
@@ -113,54 +121,55 @@ type ACROptions struct {
 	Scope string
 }
 
-// ociCatalog is a namespace in an OCI registry; charts live at NAMESPACE/<chart>.
-type ociCatalog struct {
+// Catalog is a namespace in an OCI registry; charts live at NAMESPACE/<chart>.
+type Catalog struct {
 	host      string // registry host[:port]
 	namespace string // may be empty
-	opts      OCIOptions
+	opts      Options
 	log       *slog.Logger
 	client    *auth.Client
-	creds     *ociCredentials
+	creds     *credentialSource
 	secrets   func() []string
 }
 
-func openOCI(ref string, opts Options) (Catalog, error) {
-	host, ns, err := ociParseRef(ref)
+// Open returns the catalog oci://REGISTRY[/NAMESPACE] names.
+func Open(ref string, opts Options) (*Catalog, error) {
+	host, ns, err := parseRef(ref)
 	if err != nil {
 		return nil, err
 	}
-	o := opts.OCI
+	o := opts
 	if (o.Username == "") != (o.Password == "") {
-		return nil, errdef.Usage(fmt.Errorf("catalog %s: give both --username and --password (or CHARTSHIP_REGISTRY_USERNAME and _PASSWORD), not just one", ociRedactRef(ref)))
+		return nil, errdef.Usage(fmt.Errorf("catalog %s: give both --username and --password (or CHARTSHIP_REGISTRY_USERNAME and _PASSWORD), not just one", redactRef(ref)))
 	}
 	if o.PlainHTTP && (o.InsecureSkipTLSVerify || o.CAFile != "") {
-		return nil, errdef.Usage(fmt.Errorf("catalog %s: --plain-http does not use TLS; drop --insecure-skip-tls-verify and --ca-file, or drop --plain-http", ociRedactRef(ref)))
+		return nil, errdef.Usage(fmt.Errorf("catalog %s: --plain-http does not use TLS; drop --insecure-skip-tls-verify and --ca-file, or drop --plain-http", redactRef(ref)))
 	}
 	if o.Retries == 0 {
-		o.Retries = OCIDefaultRetries
+		o.Retries = DefaultRetries
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = OCIDefaultTimeout
+		o.Timeout = DefaultTimeout
 	}
 	if o.Backoff <= 0 {
 		o.Backoff = 250 * time.Millisecond
 	}
 	if o.TagPageSize <= 0 {
-		o.TagPageSize = OCIDefaultTagPageSize
+		o.TagPageSize = DefaultTagPageSize
 	}
-	log := logging.OrDiscard(opts.Logger).With("registry", host)
-	base, err := ociBaseTransport(o)
+	log := logging.OrDiscard(o.Logger).With("registry", host)
+	base, err := baseTransport(o)
 	if err != nil {
 		return nil, err
 	}
-	httpClient := &http.Client{Transport: &ociRetryTransport{
+	httpClient := &http.Client{Transport: &retryTransport{
 		base:    base,
 		retries: max(o.Retries, 0),
 		backoff: o.Backoff,
 		log:     log,
 	}}
-	c := &ociCatalog{host: host, namespace: ns, opts: o, log: log}
-	c.creds, err = newOCICredentials(host, o, httpClient, log)
+	c := &Catalog{host: host, namespace: ns, opts: o, log: log}
+	c.creds, err = newCredentials(host, o, httpClient, log)
 	if err != nil {
 		return nil, err
 	}
@@ -175,11 +184,11 @@ func openOCI(ref string, opts Options) (Catalog, error) {
 	return c, nil
 }
 
-// ociParseRef splits oci://REGISTRY[/NAMESPACE] into its parts.
-func ociParseRef(ref string) (host, namespace string, err error) {
+// parseRef splits oci://REGISTRY[/NAMESPACE] into its parts.
+func parseRef(ref string) (host, namespace string, err error) {
 	rest := strings.TrimPrefix(ref, "oci://")
 	if at := strings.IndexByte(rest, '@'); at >= 0 && !strings.Contains(rest[:at], "/") {
-		return "", "", errdef.Usage(fmt.Errorf("catalog %s: credentials don't belong in the reference; use --username/--password or a docker login", ociRedactRef(ref)))
+		return "", "", errdef.Usage(fmt.Errorf("catalog %s: credentials don't belong in the reference; use --username/--password or a docker login", redactRef(ref)))
 	}
 	rest = strings.TrimSuffix(rest, "/")
 	host, namespace, _ = strings.Cut(rest, "/")
@@ -194,8 +203,8 @@ func ociParseRef(ref string) (host, namespace string, err error) {
 	return host, namespace, nil
 }
 
-// ociRedactRef masks any userinfo (user:password@) in a reference's authority.
-func ociRedactRef(ref string) string {
+// redactRef masks any userinfo (user:password@) in a reference's authority.
+func redactRef(ref string) string {
 	prefix, rest := "", ref
 	if i := strings.Index(ref, "://"); i >= 0 {
 		prefix, rest = ref[:i+3], ref[i+3:]
@@ -210,17 +219,17 @@ func ociRedactRef(ref string) string {
 	return ref
 }
 
-func (c *ociCatalog) String() string {
+func (c *Catalog) String() string {
 	if c.namespace == "" {
 		return "oci://" + c.host
 	}
 	return "oci://" + c.host + "/" + c.namespace
 }
 
-// ociTag is the OCI tag of a chart version: OCI tags can't hold '+'.
-func ociTag(version string) string { return strings.ReplaceAll(version, "+", "_") }
+// tagOf is the OCI tag of a chart version: OCI tags can't hold '+'.
+func tagOf(version string) string { return strings.ReplaceAll(version, "+", "_") }
 
-func (c *ociCatalog) repository(chartName string) (*remote.Repository, error) {
+func (c *Catalog) repository(chartName string) (*remote.Repository, error) {
 	name := chartName
 	if c.namespace != "" {
 		name = c.namespace + "/" + chartName
@@ -240,7 +249,7 @@ func (c *ociCatalog) repository(chartName string) (*remote.Repository, error) {
 
 // Versions lists the chart versions in the registry, oldest first. Tags that are
 // not semantic versions (latest, signatures) are left out.
-func (c *ociCatalog) Versions(ctx context.Context, chartName string) ([]string, error) {
+func (c *Catalog) Versions(ctx context.Context, chartName string) ([]string, error) {
 	repo, err := c.repository(chartName)
 	if err != nil {
 		return nil, err
@@ -258,8 +267,8 @@ func (c *ociCatalog) Versions(ctx context.Context, chartName string) ([]string, 
 		return nil
 	})
 	if err != nil {
-		if ociIsNotFound(err) {
-			return nil, fmt.Errorf("listing versions of %s in %s: %w", chartName, c, ErrNotFound)
+		if isNotFound(err) {
+			return nil, fmt.Errorf("listing versions of %s in %s: %w", chartName, c, catalogdef.ErrNotFound)
 		}
 		return nil, c.fail(fmt.Sprintf("listing versions of %s in %s", chartName, c), err)
 	}
@@ -272,8 +281,8 @@ func (c *ociCatalog) Versions(ctx context.Context, chartName string) ([]string, 
 	return out, nil
 }
 
-// ociChart is what a tag holds, read from its manifest.
-type ociChart struct {
+// stored is what a tag holds, read from its manifest.
+type stored struct {
 	manifest ocispec.Manifest
 	desc     ocispec.Descriptor // the manifest's descriptor
 	chart    ocispec.Descriptor // the chart layer
@@ -281,12 +290,12 @@ type ociChart struct {
 }
 
 // resolve reads the manifest a tag points at: one GET. A missing tag gives an
-// error matching ErrNotFound.
-func (c *ociCatalog) resolve(ctx context.Context, repo *remote.Repository, tag string) (*ociChart, error) {
+// error matching catalogdef.ErrNotFound.
+func (c *Catalog) resolve(ctx context.Context, repo *remote.Repository, tag string) (*stored, error) {
 	desc, rc, err := repo.Manifests().FetchReference(ctx, tag)
 	if err != nil {
-		if ociIsNotFound(err) {
-			return nil, fmt.Errorf("%s:%s: %w", repo.Reference, tag, ErrNotFound)
+		if isNotFound(err) {
+			return nil, fmt.Errorf("%s:%s: %w", repo.Reference, tag, catalogdef.ErrNotFound)
 		}
 		return nil, c.fail(fmt.Sprintf("reading %s:%s", repo.Reference, tag), err)
 	}
@@ -299,28 +308,28 @@ func (c *ociCatalog) resolve(ctx context.Context, repo *remote.Repository, tag s
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, errdef.External(fmt.Errorf("%s:%s: manifest is not valid JSON: %w", repo.Reference, tag, err))
 	}
-	if m.Config.MediaType != OCIConfigMediaType {
-		return nil, errdef.Check(fmt.Errorf("%s:%s is not a Helm chart (config media type %q, want %q): %w", repo.Reference, tag, m.Config.MediaType, OCIConfigMediaType, ErrConflict))
+	if m.Config.MediaType != ConfigMediaType {
+		return nil, errdef.Check(fmt.Errorf("%s:%s is not a Helm chart (config media type %q, want %q): %w", repo.Reference, tag, m.Config.MediaType, ConfigMediaType, catalogdef.ErrConflict))
 	}
-	out := &ociChart{manifest: m, desc: desc}
+	out := &stored{manifest: m, desc: desc}
 	found := false
 	for i, l := range m.Layers {
 		switch l.MediaType {
-		case OCIChartLayerMediaType, ociLegacyChartLayerMediaType:
+		case ChartLayerMediaType, legacyChartLayerMediaType:
 			out.chart, found = l, true
-		case OCIProvLayerMediaType:
+		case ProvLayerMediaType:
 			out.prov = &m.Layers[i]
 		}
 	}
 	if !found {
-		return nil, errdef.Check(fmt.Errorf("%s:%s holds a Helm config but no chart layer: %w", repo.Reference, tag, ErrConflict))
+		return nil, errdef.Check(fmt.Errorf("%s:%s holds a Helm config but no chart layer: %w", repo.Reference, tag, catalogdef.ErrConflict))
 	}
 	return out, nil
 }
 
 // Fetch downloads a chart version into dir as <chart>-<version>.tgz (and its
 // .prov beside it when the registry holds one) and returns the archive's path.
-func (c *ociCatalog) Fetch(ctx context.Context, chartName, version, dir string) (string, error) {
+func (c *Catalog) Fetch(ctx context.Context, chartName, version, dir string) (string, error) {
 	repo, err := c.repository(chartName)
 	if err != nil {
 		return "", err
@@ -328,7 +337,7 @@ func (c *ociCatalog) Fetch(ctx context.Context, chartName, version, dir string) 
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	ctx = auth.AppendRepositoryScope(ctx, repo.Reference, auth.ActionPull)
-	got, err := c.resolve(ctx, repo, ociTag(version))
+	got, err := c.resolve(ctx, repo, tagOf(version))
 	if err != nil {
 		return "", err
 	}
@@ -342,18 +351,18 @@ func (c *ociCatalog) Fetch(ctx context.Context, chartName, version, dir string) 
 		if err != nil {
 			return "", err
 		}
-		if err := ociWriteFile(path+".prov", prov); err != nil {
+		if err := writeFile(path+".prov", prov); err != nil {
 			return "", err
 		}
 	}
-	if err := ociWriteFile(path, data); err != nil {
+	if err := writeFile(path, data); err != nil {
 		return "", err
 	}
 	c.log.Debug("fetched", "chart", chartName, "version", version, "digest", got.chart.Digest.String())
 	return path, nil
 }
 
-func (c *ociCatalog) fetchBlob(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor) ([]byte, error) {
+func (c *Catalog) fetchBlob(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor) ([]byte, error) {
 	rc, err := repo.Blobs().Fetch(ctx, desc)
 	if err != nil {
 		return nil, c.fail(fmt.Sprintf("downloading %s@%s", repo.Reference, desc.Digest), err)
@@ -366,7 +375,7 @@ func (c *ociCatalog) fetchBlob(ctx context.Context, repo *remote.Repository, des
 	return data, nil
 }
 
-func ociWriteFile(path string, data []byte) error {
+func writeFile(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".fetch-*")
 	if err != nil {
 		return errdef.Usage(fmt.Errorf("writing %s: %w", path, err))
@@ -385,8 +394,8 @@ func ociWriteFile(path string, data []byte) error {
 	return nil
 }
 
-// ociPush is a package laid out as helm push lays it out.
-type ociPush struct {
+// pushLayout is a package laid out as helm push lays it out.
+type pushLayout struct {
 	config, chart ocispec.Descriptor
 	prov          *ocispec.Descriptor
 	blobs         map[digest.Digest][]byte
@@ -394,22 +403,22 @@ type ociPush struct {
 	manifestDesc  ocispec.Descriptor
 }
 
-func ociLayout(pkg *chart.Package, data, prov []byte, created time.Time) (*ociPush, error) {
+func newLayout(pkg *chart.Package, data, prov []byte, created time.Time) (*pushLayout, error) {
 	cfg, err := json.Marshal(pkg.Metadata)
 	if err != nil {
 		return nil, fmt.Errorf("encoding chart config: %w", err)
 	}
-	p := &ociPush{blobs: map[digest.Digest][]byte{}}
+	p := &pushLayout{blobs: map[digest.Digest][]byte{}}
 	add := func(mediaType string, b []byte) ocispec.Descriptor {
 		d := ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(b), Size: int64(len(b))}
 		p.blobs[d.Digest] = b
 		return d
 	}
-	p.config = add(OCIConfigMediaType, cfg)
-	p.chart = add(OCIChartLayerMediaType, data)
+	p.config = add(ConfigMediaType, cfg)
+	p.chart = add(ChartLayerMediaType, data)
 	layers := []ocispec.Descriptor{p.chart}
 	if prov != nil {
-		d := add(OCIProvLayerMediaType, prov)
+		d := add(ProvLayerMediaType, prov)
 		p.prov = &d
 		layers = append(layers, d)
 	}
@@ -420,7 +429,7 @@ func ociLayout(pkg *chart.Package, data, prov []byte, created time.Time) (*ociPu
 		MediaType:   ocispec.MediaTypeImageManifest,
 		Config:      p.config,
 		Layers:      layers,
-		Annotations: ociAnnotations(pkg, created),
+		Annotations: annotationsOf(pkg, created),
 	}
 	p.manifest, err = json.Marshal(m)
 	if err != nil {
@@ -430,10 +439,10 @@ func ociLayout(pkg *chart.Package, data, prov []byte, created time.Time) (*ociPu
 	return p, nil
 }
 
-// ociAnnotations are the manifest annotations helm push writes: the
+// annotationsOf are the manifest annotations helm push writes: the
 // org.opencontainers.image.* ones from Chart.yaml, then the chart's own
 // annotations (which can't override title or version).
-func ociAnnotations(pkg *chart.Package, created time.Time) map[string]string {
+func annotationsOf(pkg *chart.Package, created time.Time) map[string]string {
 	md := pkg.Metadata
 	a := map[string]string{}
 	set := func(k, v string) {
@@ -473,31 +482,31 @@ func ociAnnotations(pkg *chart.Package, created time.Time) map[string]string {
 
 // Publish pushes the package as helm push would, in as few round trips as the
 // protocol allows: one GET of the tag's manifest (the same chart layer there
-// means AlreadyPublished, nothing written), then the config and chart (and
+// means catalogdef.AlreadyPublished, nothing written), then the config and chart (and
 // provenance) blobs in parallel, then the manifest under the version's tag. The
 // tag is written last, so an interrupted publish leaves no tag behind and a
 // re-run finishes it.
-func (c *ociCatalog) Publish(ctx context.Context, pkg *chart.Package) (Result, error) {
+func (c *Catalog) Publish(ctx context.Context, pkg *chart.Package) (catalogdef.Result, error) {
 	repo, err := c.repository(pkg.Name())
 	if err != nil {
-		return Result{}, err
+		return catalogdef.Result{}, err
 	}
-	tag := ociTag(pkg.Version())
-	res := Result{
+	tag := tagOf(pkg.Version())
+	res := catalogdef.Result{
 		Catalog: c.String(), Chart: pkg.Name(), Version: pkg.Version(),
 		Ref: repo.Reference.String() + ":" + tag, Digest: pkg.Digest.String(),
 	}
 	data, err := os.ReadFile(pkg.Path)
 	if err != nil {
-		return Result{}, errdef.Usage(fmt.Errorf("reading %s: %w", pkg.Path, err))
+		return catalogdef.Result{}, errdef.Usage(fmt.Errorf("reading %s: %w", pkg.Path, err))
 	}
 	if d := digest.FromBytes(data); d != pkg.Digest {
-		return Result{}, errdef.Usage(fmt.Errorf("%s changed since it was opened (digest %s, was %s); open it again", pkg.Path, d, pkg.Digest))
+		return catalogdef.Result{}, errdef.Usage(fmt.Errorf("%s changed since it was opened (digest %s, was %s); open it again", pkg.Path, d, pkg.Digest))
 	}
 	var prov []byte
 	if pkg.ProvPath != "" {
 		if prov, err = os.ReadFile(pkg.ProvPath); err != nil {
-			return Result{}, errdef.Usage(fmt.Errorf("reading %s: %w", pkg.ProvPath, err))
+			return catalogdef.Result{}, errdef.Usage(fmt.Errorf("reading %s: %w", pkg.ProvPath, err))
 		}
 	}
 
@@ -507,11 +516,11 @@ func (c *ociCatalog) Publish(ctx context.Context, pkg *chart.Package) (Result, e
 
 	existing, err := c.resolve(ctx, repo, tag)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, catalogdef.ErrNotFound):
 	case err != nil:
-		return Result{}, err
+		return catalogdef.Result{}, err
 	case existing.chart.Digest == pkg.Digest:
-		res.Status = AlreadyPublished
+		res.Status = catalogdef.AlreadyPublished
 		if (existing.prov == nil) != (prov == nil) || (prov != nil && existing.prov.Digest != digest.FromBytes(prov)) {
 			res.Note = "the registry's provenance (.prov) differs from the local one; the chart itself is identical"
 		}
@@ -524,15 +533,15 @@ func (c *ociCatalog) Publish(ctx context.Context, pkg *chart.Package) (Result, e
 			if c.opts.Force {
 				hint = "--force only overwrites pre-release versions (like 1.2.3-dev.1) in test namespaces; " + pkg.Version() + " is a release: bump the chart version"
 			}
-			return Result{}, errdef.Check(fmt.Errorf("%s already holds a different chart: registry chart layer %s, this package %s (%s): %w", res.Ref, existing.chart.Digest, pkg.Digest, hint, ErrConflict))
+			return catalogdef.Result{}, errdef.Check(fmt.Errorf("%s already holds a different chart: registry chart layer %s, this package %s (%s): %w", res.Ref, existing.chart.Digest, pkg.Digest, hint, catalogdef.ErrConflict))
 		}
 		res.Note = fmt.Sprintf("--force: overwrote pre-release %s (was chart layer %s); --force only works for pre-release versions", pkg.Version(), existing.chart.Digest)
 		c.log.Warn("overwriting pre-release", "ref", res.Ref, "old", existing.chart.Digest.String(), "new", pkg.Digest.String())
 	}
 
-	layout, err := ociLayout(pkg, data, prov, time.Now())
+	layout, err := newLayout(pkg, data, prov, time.Now())
 	if err != nil {
-		return Result{}, err
+		return catalogdef.Result{}, err
 	}
 	blobs := []ocispec.Descriptor{layout.config, layout.chart}
 	if layout.prov != nil {
@@ -545,12 +554,12 @@ func (c *ociCatalog) Publish(ctx context.Context, pkg *chart.Package) (Result, e
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return Result{}, err
+		return catalogdef.Result{}, err
 	}
 	if err := repo.Manifests().PushReference(ctx, layout.manifestDesc, bytes.NewReader(layout.manifest), tag); err != nil {
-		return Result{}, c.fail(fmt.Sprintf("tagging %s", res.Ref), err)
+		return catalogdef.Result{}, c.fail(fmt.Sprintf("tagging %s", res.Ref), err)
 	}
-	res.Status = Published
+	res.Status = catalogdef.Published
 	c.log.Debug("published", "ref", res.Ref, "digest", res.Digest, "manifest", layout.manifestDesc.Digest.String())
 	return res, nil
 }
@@ -559,14 +568,14 @@ func (c *ociCatalog) Publish(ctx context.Context, pkg *chart.Package) (Result, e
 // transport's own retries — say the PUT landed but its answer was lost, so the
 // retried PUT finds the upload session gone — the blob may still be there: one
 // HEAD tells, and one fresh upload is tried otherwise.
-func (c *ociCatalog) pushBlob(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, data []byte) error {
+func (c *Catalog) pushBlob(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, data []byte) error {
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		err = repo.Blobs().Push(ctx, desc, bytes.NewReader(data))
 		if err == nil || errors.Is(err, orasErrdef.ErrAlreadyExists) {
 			return nil
 		}
-		if ociIsAuth(err) || ctx.Err() != nil {
+		if isAuth(err) || ctx.Err() != nil {
 			break
 		}
 		if ok, xerr := repo.Blobs().Exists(ctx, desc); xerr == nil && ok {

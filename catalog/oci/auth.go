@@ -1,4 +1,4 @@
-package catalog
+package oci
 
 import (
 	"context"
@@ -32,35 +32,35 @@ import (
 	"github.com/chartship/chartship/internal/redact"
 )
 
-// ociACRUsername is the user name ACR expects with a refresh token from /oauth2/exchange.
-const ociACRUsername = "00000000-0000-0000-0000-000000000000"
+// acrUsername is the user name ACR expects with a refresh token from /oauth2/exchange.
+const acrUsername = "00000000-0000-0000-0000-000000000000"
 
-// ociDefaultAADScope is the AAD scope whose tokens ACR's /oauth2/exchange accepts.
-const ociDefaultAADScope = "https://management.azure.com/.default"
+// defaultAADScope is the AAD scope whose tokens ACR's /oauth2/exchange accepts.
+const defaultAADScope = "https://management.azure.com/.default"
 
-// ociAADTimeout bounds one Azure AD token request.
-const ociAADTimeout = 30 * time.Second
+// aadTimeout bounds one Azure AD token request.
+const aadTimeout = 30 * time.Second
 
-// ociCredentials finds the credential for a registry, in this order: explicit
+// credentialSource finds the credential for a registry, in this order: explicit
 // username/password, Docker's config (and its credential helpers), Helm's
 // registry config, Azure AD for ACR. It remembers which source it used so that
 // errors can name it.
-type ociCredentials struct {
+type credentialSource struct {
 	host   string
-	opts   OCIOptions
+	opts   Options
 	client *http.Client // retrying, TLS-configured; for /oauth2/exchange
 	log    *slog.Logger
 
 	mu     sync.Mutex
 	source string // the source used last, for messages
-	acr    *ociACR
+	acr    *acr
 	known  []string // secrets seen so far, masked in every message
 }
 
-func newOCICredentials(host string, o OCIOptions, client *http.Client, log *slog.Logger) (*ociCredentials, error) {
-	c := &ociCredentials{host: host, opts: o, client: client, log: log, source: "no credentials (anonymous)"}
+func newCredentials(host string, o Options, client *http.Client, log *slog.Logger) (*credentialSource, error) {
+	c := &credentialSource{host: host, opts: o, client: client, log: log, source: "no credentials (anonymous)"}
 	c.known = []string{o.Password, o.ACR.Token}
-	acr, err := newOCIACR(host, o, client, log, c.addSecret)
+	acr, err := newACR(host, o, client, log, c.addSecret)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func newOCICredentials(host string, o OCIOptions, client *http.Client, log *slog
 	return c, nil
 }
 
-func (c *ociCredentials) addSecret(s string) {
+func (c *credentialSource) addSecret(s string) {
 	if s == "" {
 		return
 	}
@@ -77,22 +77,22 @@ func (c *ociCredentials) addSecret(s string) {
 	c.known = append(c.known, s)
 }
 
-func (c *ociCredentials) secretList() []string {
+func (c *credentialSource) secretList() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.known...)
 }
 
-func (c *ociCredentials) secrets() []string { return c.secretList() }
+func (c *credentialSource) secrets() []string { return c.secretList() }
 
-func (c *ociCredentials) setSource(s string) {
+func (c *credentialSource) setSource(s string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.source = s
 }
 
 // Source names where the credential came from, without any secret.
-func (c *ociCredentials) Source() string {
+func (c *credentialSource) Source() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.source
@@ -100,12 +100,12 @@ func (c *ociCredentials) Source() string {
 
 // credential is the oras auth.CredentialFunc: called when the registry
 // challenges, never for an anonymous registry.
-func (c *ociCredentials) credential(ctx context.Context, hostport string) (auth.Credential, error) {
+func (c *credentialSource) credential(ctx context.Context, hostport string) (auth.Credential, error) {
 	if c.opts.Username != "" {
 		c.setSource("--username/--password")
 		return auth.Credential{Username: c.opts.Username, Password: c.opts.Password}, nil
 	}
-	for _, f := range ociCredentialFiles() {
+	for _, f := range credentialFiles() {
 		store, err := credentials.NewStore(f.path, credentials.StoreOptions{})
 		if err != nil {
 			c.log.Debug("skipping credential file", "file", f.path, "error", err.Error())
@@ -129,34 +129,34 @@ func (c *ociCredentials) credential(ctx context.Context, hostport string) (auth.
 		if err != nil {
 			return auth.EmptyCredential, err
 		}
-		return auth.Credential{Username: ociACRUsername, RefreshToken: rt}, nil
+		return auth.Credential{Username: acrUsername, RefreshToken: rt}, nil
 	}
 	c.setSource("no credentials (anonymous)")
 	return auth.EmptyCredential, nil
 }
 
-type ociCredentialFile struct{ name, path string }
+type credentialFile struct{ name, path string }
 
-// ociCredentialFiles are Docker's config ($DOCKER_CONFIG/config.json or
+// credentialFiles are Docker's config ($DOCKER_CONFIG/config.json or
 // ~/.docker/config.json) and Helm's registry config ($HELM_REGISTRY_CONFIG or
 // ~/.config/helm/registry/config.json).
-func ociCredentialFiles() []ociCredentialFile {
-	var out []ociCredentialFile
+func credentialFiles() []credentialFile {
+	var out []credentialFile
 	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
-		out = append(out, ociCredentialFile{"docker config", d + "/config.json"})
+		out = append(out, credentialFile{"docker config", d + "/config.json"})
 	} else if home, err := os.UserHomeDir(); err == nil {
-		out = append(out, ociCredentialFile{"docker config", home + "/.docker/config.json"})
+		out = append(out, credentialFile{"docker config", home + "/.docker/config.json"})
 	}
 	helm := os.Getenv("HELM_REGISTRY_CONFIG")
 	if helm == "" {
 		helm = helmpath.ConfigPath("registry/config.json")
 	}
-	return append(out, ociCredentialFile{"helm registry config", helm})
+	return append(out, credentialFile{"helm registry config", helm})
 }
 
-// ociACR turns an Azure AD token into an ACR refresh token at /oauth2/exchange
+// acr turns an Azure AD token into an ACR refresh token at /oauth2/exchange
 // and keeps it for its life.
-type ociACR struct {
+type acr struct {
 	host, scheme string
 	tenant       string
 	scope        string
@@ -171,14 +171,14 @@ type ociACR struct {
 	expires time.Time
 }
 
-// newOCIACR returns nil when Azure AD is not to be used for this registry.
-func newOCIACR(host string, o OCIOptions, client *http.Client, log *slog.Logger, addSecret func(string)) (*ociACR, error) {
-	a := &ociACR{host: host, scheme: "https", tenant: o.ACR.TenantID, scope: o.ACR.Scope, client: client, log: log, addSecret: addSecret}
+// newACR returns nil when Azure AD is not to be used for this registry.
+func newACR(host string, o Options, client *http.Client, log *slog.Logger, addSecret func(string)) (*acr, error) {
+	a := &acr{host: host, scheme: "https", tenant: o.ACR.TenantID, scope: o.ACR.Scope, client: client, log: log, addSecret: addSecret}
 	if o.PlainHTTP {
 		a.scheme = "http"
 	}
 	if a.scope == "" {
-		a.scope = ociDefaultAADScope
+		a.scope = defaultAADScope
 	}
 	mode := strings.ToLower(o.ACR.Auth)
 	switch {
@@ -186,12 +186,12 @@ func newOCIACR(host string, o OCIOptions, client *http.Client, log *slog.Logger,
 		a.cred, a.source = o.ACR.Credential, "Azure AD (credential given by the caller)"
 		return a, nil
 	case o.ACR.Token != "":
-		a.cred, a.source = ociStaticToken(o.ACR.Token), "Azure AD (access token given directly)"
+		a.cred, a.source = staticToken(o.ACR.Token), "Azure AD (access token given directly)"
 		return a, nil
 	case mode == "off":
 		return nil, nil
 	case mode == "" || mode == "auto":
-		if !ociIsACRHost(host) {
+		if !isACRHost(host) {
 			return nil, nil
 		}
 	}
@@ -205,7 +205,7 @@ func newOCIACR(host string, o OCIOptions, client *http.Client, log *slog.Logger,
 		copts.Cloud = cloud.Configuration{ActiveDirectoryAuthorityHost: authority}
 		// Instance discovery asks login.microsoftonline.com about the authority;
 		// a private authority isn't known there.
-		disableDiscovery = !ociKnownAuthority(authority)
+		disableDiscovery = !knownAuthority(authority)
 	}
 	var err error
 	switch mode {
@@ -251,7 +251,7 @@ func newOCIACR(host string, o OCIOptions, client *http.Client, log *slog.Logger,
 	return a, nil
 }
 
-func ociIsACRHost(host string) bool {
+func isACRHost(host string) bool {
 	h := strings.ToLower(host)
 	if i := strings.LastIndexByte(h, ':'); i >= 0 {
 		h = h[:i]
@@ -264,7 +264,7 @@ func ociIsACRHost(host string) bool {
 	return false
 }
 
-func ociKnownAuthority(authority string) bool {
+func knownAuthority(authority string) bool {
 	for _, c := range []cloud.Configuration{cloud.AzurePublic, cloud.AzureChina, cloud.AzureGovernment} {
 		if strings.TrimSuffix(strings.ToLower(authority), "/") == strings.TrimSuffix(strings.ToLower(c.ActiveDirectoryAuthorityHost), "/") {
 			return true
@@ -275,7 +275,7 @@ func ociKnownAuthority(authority string) bool {
 
 // refreshToken returns the cached ACR refresh token, or exchanges a fresh AAD
 // token for a new one. Tokens are kept until five minutes before they expire.
-func (a *ociACR) refreshToken(ctx context.Context) (string, error) {
+func (a *acr) refreshToken(ctx context.Context) (string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.refresh != "" && time.Now().Before(a.expires) {
@@ -284,7 +284,7 @@ func (a *ociACR) refreshToken(ctx context.Context) (string, error) {
 	opts := policy.TokenRequestOptions{Scopes: []string{a.scope}, TenantID: a.tenant}
 	// Off Azure, a managed identity probe can hang on an unroutable address;
 	// don't let it eat the whole operation's budget.
-	aadCtx, cancel := context.WithTimeout(ctx, ociAADTimeout)
+	aadCtx, cancel := context.WithTimeout(ctx, aadTimeout)
 	tok, err := a.cred.GetToken(aadCtx, opts)
 	cancel()
 	if err != nil {
@@ -303,7 +303,7 @@ func (a *ociACR) refreshToken(ctx context.Context) (string, error) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := a.client.Do(req)
 	if err != nil {
-		return "", errdef.External(fmt.Errorf("exchanging the Azure AD token at %s: %w", endpoint, ociScrub(err, tok.Token)))
+		return "", errdef.External(fmt.Errorf("exchanging the Azure AD token at %s: %w", endpoint, scrub(err, tok.Token)))
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -319,21 +319,21 @@ func (a *ociACR) refreshToken(ctx context.Context) (string, error) {
 	}
 	a.addSecret(out.RefreshToken)
 	a.refresh = out.RefreshToken
-	a.expires = ociTokenExpiry(out.RefreshToken, tok.ExpiresOn).Add(-5 * time.Minute)
+	a.expires = tokenExpiry(out.RefreshToken, tok.ExpiresOn).Add(-5 * time.Minute)
 	a.log.Debug("exchanged Azure AD token for an ACR refresh token", "source", a.source, "expires", a.expires.Format(time.RFC3339))
 	return a.refresh, nil
 }
 
 // forget drops the cached refresh token.
-func (a *ociACR) forget() {
+func (a *acr) forget() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.refresh, a.expires = "", time.Time{}
 }
 
-// ociTokenExpiry reads the exp claim of a JWT without verifying it (the
+// tokenExpiry reads the exp claim of a JWT without verifying it (the
 // registry verifies; we only want to know how long to keep it), else fallback.
-func ociTokenExpiry(token string, fallback time.Time) time.Time {
+func tokenExpiry(token string, fallback time.Time) time.Time {
 	var claims jwt.RegisteredClaims
 	if _, _, err := jwt.NewParser().ParseUnverified(token, &claims); err == nil && claims.ExpiresAt != nil {
 		return claims.ExpiresAt.Time
@@ -344,31 +344,31 @@ func ociTokenExpiry(token string, fallback time.Time) time.Time {
 	return fallback
 }
 
-// ociStaticToken is an AAD access token given directly.
-type ociStaticToken string
+// staticToken is an AAD access token given directly.
+type staticToken string
 
-func (t ociStaticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: string(t), ExpiresOn: ociTokenExpiry(string(t), time.Now().Add(time.Hour))}, nil
+func (t staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{Token: string(t), ExpiresOn: tokenExpiry(string(t), time.Now().Add(time.Hour))}, nil
 }
 
-// ociIsTransient reports whether err is the kind of failure retries are for.
-func ociIsTransient(err error) bool {
+// isTransient reports whether err is the kind of failure retries are for.
+func isTransient(err error) bool {
 	var er *errcode.ErrorResponse
 	if errors.As(err, &er) {
 		return er.StatusCode == http.StatusTooManyRequests || er.StatusCode == http.StatusRequestTimeout || er.StatusCode >= 500
 	}
-	return !errors.Is(err, context.DeadlineExceeded) && ociRetryableError(err)
+	return !errors.Is(err, context.DeadlineExceeded) && retryableError(err)
 }
 
-func ociIsCertError(err error) bool {
+func isCertError(err error) bool {
 	var cert *tls.CertificateVerificationError
 	var unknownAuthority x509.UnknownAuthorityError
 	var hostname x509.HostnameError
 	return errors.As(err, &cert) || errors.As(err, &unknownAuthority) || errors.As(err, &hostname)
 }
 
-// ociIsNotFound reports whether a registry said 404 (tag, manifest or repository unknown).
-func ociIsNotFound(err error) bool {
+// isNotFound reports whether a registry said 404 (tag, manifest or repository unknown).
+func isNotFound(err error) bool {
 	if errors.Is(err, orasErrdef.ErrNotFound) {
 		return true
 	}
@@ -376,8 +376,8 @@ func ociIsNotFound(err error) bool {
 	return errors.As(err, &er) && er.StatusCode == http.StatusNotFound
 }
 
-// ociIsAuth reports whether a registry or its token service refused us (401/403).
-func ociIsAuth(err error) bool {
+// isAuth reports whether a registry or its token service refused us (401/403).
+func isAuth(err error) bool {
 	var er *errcode.ErrorResponse
 	return errors.Is(err, auth.ErrBasicCredentialNotFound) ||
 		errors.As(err, &er) && (er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden)
@@ -386,17 +386,17 @@ func ociIsAuth(err error) bool {
 // fail turns an error from the registry into one a person can act on: it says
 // what was tried, names the credential source on auth failures, is classified
 // as an external failure, and carries no secret.
-func (c *ociCatalog) fail(what string, err error) error {
+func (c *Catalog) fail(what string, err error) error {
 	var kindErr error
 	switch {
 	case errdef.Kind(err) != nil:
 		kindErr = fmt.Errorf("%s: %w", what, err)
-	case ociIsCertError(err):
+	case isCertError(err):
 		kindErr = errdef.External(fmt.Errorf("%s: the TLS certificate of %s is not trusted; give its CA with --ca-file (or, for a throwaway test registry only, --insecure-skip-tls-verify): %w", what, c.host, err))
 	case errors.Is(err, auth.ErrBasicCredentialNotFound):
 		kindErr = errdef.External(fmt.Errorf("%s: registry %s wants a user name and password and found %s; log in with `helm registry login %s` or pass --username and --password: %w",
 			what, c.host, c.creds.Source(), c.host, err))
-	case ociIsAuth(err):
+	case isAuth(err):
 		if c.creds.acr != nil {
 			c.creds.acr.forget() // a refused refresh token is no use; the next operation exchanges afresh
 		}
@@ -404,7 +404,7 @@ func (c *ociCatalog) fail(what string, err error) error {
 		errors.As(err, &er)
 		kindErr = errdef.External(fmt.Errorf("%s: registry %s refused the credentials from %s (%d %s); check them, or log in with `helm registry login %s` / pass --username and --password: %w",
 			what, c.host, c.creds.Source(), er.StatusCode, http.StatusText(er.StatusCode), c.host, err))
-	case ociIsTransient(err):
+	case isTransient(err):
 		kindErr = errdef.External(fmt.Errorf("%s: registry %s kept failing and the retries ran out (--retries %d, --registry-timeout %s); run again later — a publish resumes where it stopped and never leaves a half-written tag: %w",
 			what, c.host, max(c.opts.Retries, 0), c.opts.Timeout, err))
 	case errors.Is(err, context.DeadlineExceeded):
@@ -412,32 +412,32 @@ func (c *ociCatalog) fail(what string, err error) error {
 	default:
 		kindErr = errdef.External(fmt.Errorf("%s: %w", what, err))
 	}
-	return ociScrub(kindErr, c.secrets()...)
+	return scrub(kindErr, c.secrets()...)
 }
 
-func (c *ociCatalog) redactString(s string) string { return redact.String(s, c.secrets()...) }
+func (c *Catalog) redactString(s string) string { return redact.String(s, c.secrets()...) }
 
-// ociScrub returns err with every secret masked in its message; errors.Is and
+// scrub returns err with every secret masked in its message; errors.Is and
 // errors.As still see the original chain.
-func ociScrub(err error, secrets ...string) error {
+func scrub(err error, secrets ...string) error {
 	if err == nil {
 		return nil
 	}
-	msg := ociUploadState.ReplaceAllString(redact.String(err.Error(), secrets...), "_state=…")
+	msg := uploadState.ReplaceAllString(redact.String(err.Error(), secrets...), "_state=…")
 	if msg == err.Error() {
 		return err
 	}
-	return &ociScrubbed{msg: msg, err: err}
+	return &scrubbed{msg: msg, err: err}
 }
 
-// ociUploadState matches the opaque upload-session state registries put in
+// uploadState matches the opaque upload-session state registries put in
 // upload URLs: long, meaningless to people, and not for logs.
-var ociUploadState = regexp.MustCompile(`_state=[^"&\s]+`)
+var uploadState = regexp.MustCompile(`_state=[^"&\s]+`)
 
-type ociScrubbed struct {
+type scrubbed struct {
 	msg string
 	err error
 }
 
-func (e *ociScrubbed) Error() string { return e.msg }
-func (e *ociScrubbed) Unwrap() error { return e.err }
+func (e *scrubbed) Error() string { return e.msg }
+func (e *scrubbed) Unwrap() error { return e.err }

@@ -1,4 +1,4 @@
-package catalog
+package oci
 
 import (
 	"net/http"
@@ -9,6 +9,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
 )
 
 func TestOCIParseRef(t *testing.T) {
@@ -20,12 +22,12 @@ func TestOCIParseRef(t *testing.T) {
 		"oci://registry.example.com:443/x/y/z":  {"registry.example.com:443", "x/y/z"},
 		"oci://ghcr.io/some-org/helm.charts_v2": {"ghcr.io", "some-org/helm.charts_v2"},
 	} {
-		host, ns, err := ociParseRef(ref)
+		host, ns, err := parseRef(ref)
 		require.NoError(t, err, ref)
 		assert.Equal(t, want, [2]string{host, ns}, ref)
 	}
 	for _, ref := range []string{"oci://", "oci:///charts", "oci://host/UPPER", "oci://host/ns:tag", "oci://host/ns@sha256:abc", "oci://u:p@host/ns", "oci://host/a//b"} {
-		_, _, err := ociParseRef(ref)
+		_, _, err := parseRef(ref)
 		assert.Error(t, err, ref)
 	}
 }
@@ -35,7 +37,7 @@ func FuzzOCIParseRef(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, ref string) {
-		host, ns, err := ociParseRef(ref)
+		host, ns, err := parseRef(ref)
 		if err != nil {
 			if i := strings.Index(ref, "@"); i > 0 && strings.Contains(ref, ":") {
 				// a password in the reference must never come back in the error
@@ -55,36 +57,36 @@ func FuzzOCIParseRef(f *testing.F) {
 }
 
 func TestOCITag(t *testing.T) {
-	assert.Equal(t, "1.2.3_build.4", ociTag("1.2.3+build.4"))
-	assert.Equal(t, "1.2.3-rc.1", ociTag("1.2.3-rc.1"))
+	assert.Equal(t, "1.2.3_build.4", tagOf("1.2.3+build.4"))
+	assert.Equal(t, "1.2.3-rc.1", tagOf("1.2.3-rc.1"))
 }
 
 func TestOCIIsACRHost(t *testing.T) {
-	assert.True(t, ociIsACRHost("myacr.azurecr.io"))
-	assert.True(t, ociIsACRHost("MyACR.azurecr.io:443"))
-	assert.True(t, ociIsACRHost("x.azurecr.cn"))
-	assert.False(t, ociIsACRHost("azurecr.io.evil.example"))
-	assert.False(t, ociIsACRHost("ghcr.io"))
+	assert.True(t, isACRHost("myacr.azurecr.io"))
+	assert.True(t, isACRHost("MyACR.azurecr.io:443"))
+	assert.True(t, isACRHost("x.azurecr.cn"))
+	assert.False(t, isACRHost("azurecr.io.evil.example"))
+	assert.False(t, isACRHost("ghcr.io"))
 }
 
 func TestOCIRetryAfter(t *testing.T) {
-	d, ok := ociRetryAfter("3")
+	d, ok := parseRetryAfter("3")
 	assert.True(t, ok)
 	assert.Equal(t, 3*time.Second, d)
-	d, ok = ociRetryAfter("100000")
+	d, ok = parseRetryAfter("100000")
 	assert.True(t, ok)
-	assert.Equal(t, ociMaxRetryAfter, d, "capped")
-	d, ok = ociRetryAfter(time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat))
+	assert.Equal(t, maxRetryAfter, d, "capped")
+	d, ok = parseRetryAfter(time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat))
 	assert.True(t, ok)
 	assert.LessOrEqual(t, d, 2*time.Second)
-	_, ok = ociRetryAfter("soon")
+	_, ok = parseRetryAfter("soon")
 	assert.False(t, ok)
-	_, ok = ociRetryAfter("")
+	_, ok = parseRetryAfter("")
 	assert.False(t, ok)
 }
 
 func TestOCIBackoffIsBoundedAndJittered(t *testing.T) {
-	tr := &ociRetryTransport{backoff: 100 * time.Millisecond}
+	tr := &retryTransport{backoff: 100 * time.Millisecond}
 	seen := map[time.Duration]bool{}
 	for attempt := range 40 {
 		d := tr.backoffFor(attempt)
@@ -101,16 +103,16 @@ func TestOCITokenExpiry(t *testing.T) {
 	exp := time.Now().Add(3 * time.Hour).Truncate(time.Second)
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(exp)}).SignedString([]byte("k"))
 	require.NoError(t, err)
-	assert.True(t, exp.Equal(ociTokenExpiry(tok, time.Time{})))
+	assert.True(t, exp.Equal(tokenExpiry(tok, time.Time{})))
 	fallback := time.Now().Add(time.Minute)
-	assert.Equal(t, fallback, ociTokenExpiry("opaque", fallback))
+	assert.Equal(t, fallback, tokenExpiry("opaque", fallback))
 }
 
 func TestOCIScrubKeepsTheChain(t *testing.T) {
-	base := ErrConflict
-	err := ociScrub(&ociWrapped{msg: "token=abc123secret at _state=XYZ&digest=1", err: base}, "abc123secret")
+	base := catalogdef.ErrConflict
+	err := scrub(&ociWrapped{msg: "token=abc123secret at _state=XYZ&digest=1", err: base}, "abc123secret")
 	assert.Equal(t, "token=*** at _state=…&digest=1", err.Error())
-	assert.ErrorIs(t, err, ErrConflict)
+	assert.ErrorIs(t, err, catalogdef.ErrConflict)
 }
 
 type ociWrapped struct {

@@ -1,4 +1,4 @@
-package catalog
+package gitrepo
 
 import (
 	"context"
@@ -8,52 +8,25 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"time"
 
 	"helm.sh/helm/v3/pkg/repo"
 
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/gitobj"
 )
-
-// Pruner removes old versions from a catalog (test catalogs collect dev builds).
-type Pruner interface {
-	Prune(ctx context.Context, opts PruneOptions) (PruneResult, error)
-}
-
-// PruneOptions select the versions to remove: every version matching Match
-// whose entry was created more than OlderThan ago.
-type PruneOptions struct {
-	Match     *regexp.Regexp // matched against the version, e.g. `-dev\.`
-	OlderThan time.Duration
-	DryRun    bool // list what would go, change nothing
-}
-
-// PrunedVersion is one removed (or, in a dry run, removable) version.
-type PrunedVersion struct {
-	Chart   string    `json:"chart"`
-	Version string    `json:"version"`
-	Created time.Time `json:"created"`
-}
-
-// PruneResult says what a prune removed.
-type PruneResult struct {
-	Catalog string          `json:"catalog"`
-	DryRun  bool            `json:"dryRun"`
-	Removed []PrunedVersion `json:"removed"`
-}
 
 // Prune removes the selected versions' entries, archives, provenance files and
 // -meta/ folders in one commit. The index is rewritten by helm's writer.
-func (g *gitCatalog) Prune(ctx context.Context, opts PruneOptions) (PruneResult, error) {
-	res := PruneResult{Catalog: g.name, DryRun: opts.DryRun}
+func (g *Catalog) Prune(ctx context.Context, opts catalogdef.PruneOptions) (catalogdef.PruneResult, error) {
+	res := catalogdef.PruneResult{Catalog: g.name, DryRun: opts.DryRun}
 	if opts.Match == nil {
 		return res, errdef.Usage(errors.New("prune: a --match pattern is required (e.g. '-dev\\.'), so that releases are never pruned by accident"))
 	}
-	_, err := g.update(ctx, func(ctx context.Context, w *gitWork) ([]string, string, error) {
+	_, err := g.update(ctx, func(ctx context.Context, w *gitobj.View) ([]string, string, error) {
 		res.Removed = nil
-		p := filepath.Join(w.dir, "index.yaml")
+		p := filepath.Join(w.Dir, "index.yaml")
 		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 			return nil, "", nil
 		}
@@ -67,7 +40,7 @@ func (g *gitCatalog) Prune(ctx context.Context, opts PruneOptions) (PruneResult,
 			kept := cvs[:0]
 			for _, cv := range cvs {
 				if opts.Match.MatchString(cv.Version) && !cv.Created.IsZero() && cv.Created.Before(cutoff) {
-					res.Removed = append(res.Removed, PrunedVersion{Chart: name, Version: cv.Version, Created: cv.Created})
+					res.Removed = append(res.Removed, catalogdef.PrunedVersion{Chart: name, Version: cv.Version, Created: cv.Created})
 					files = append(files, gitArchiveName(cv))
 					continue
 				}

@@ -1,9 +1,10 @@
-package catalog
+// Package httprepo reads a Helm repository served over HTTP(S): index.yaml
+// and the archives its entries' urls name. It is read-only: publish to the
+// repository's source (a git catalog, an OCI registry) instead.
+package httprepo
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,22 +18,25 @@ import (
 	"helm.sh/helm/v3/pkg/repo"
 	"sigs.k8s.io/yaml"
 
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/logging"
 	"github.com/chartship/chartship/internal/redact"
 )
 
-// httpCatalog is a Helm repository served over HTTP(S): index.yaml and the
+// Catalog is a Helm repository served over HTTP(S): index.yaml and the
 // archives its entries' urls name. It is read-only.
-type httpCatalog struct {
+type Catalog struct {
 	base   *url.URL // ends with "/"
 	name   string
 	client *http.Client
 	log    *slog.Logger
 }
 
-func openHTTP(ref string, opts Options) (Catalog, error) {
+// Open returns the repository at ref: https://HOST/PATH/ (the directory holding
+// index.yaml, or index.yaml's own URL).
+func Open(ref string, log *slog.Logger) (*Catalog, error) {
 	u, err := url.Parse(ref)
 	if err != nil || u.Host == "" {
 		return nil, errdef.Usage(fmt.Errorf("catalog %s: not a URL; use https://HOST/PATH/ (the directory holding index.yaml)", redact.URL(ref)))
@@ -41,17 +45,17 @@ func openHTTP(ref string, opts Options) (Catalog, error) {
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
-	return &httpCatalog{base: u, name: redact.URL(u.String()), client: http.DefaultClient, log: logging.OrDiscard(opts.Logger)}, nil
+	return &Catalog{base: u, name: redact.URL(u.String()), client: http.DefaultClient, log: logging.OrDiscard(log)}, nil
 }
 
-func (h *httpCatalog) String() string { return h.name }
+func (h *Catalog) String() string { return h.name }
 
 // Publish refuses: an HTTP Helm repository is read-only.
-func (h *httpCatalog) Publish(context.Context, *chart.Package) (Result, error) {
-	return Result{}, errdef.Usage(fmt.Errorf("catalog %s is a read-only Helm repository over HTTP; publish to its source instead: git+https://HOST/ORG/REPO.git or oci://REGISTRY/NAMESPACE", h.name))
+func (h *Catalog) Publish(context.Context, *chart.Package) (catalogdef.Result, error) {
+	return catalogdef.Result{}, errdef.Usage(fmt.Errorf("catalog %s is a read-only Helm repository over HTTP; publish to its source instead: git+https://HOST/ORG/REPO.git or oci://REGISTRY/NAMESPACE", h.name))
 }
 
-func (h *httpCatalog) get(ctx context.Context, u *url.URL, w io.Writer) error {
+func (h *Catalog) get(ctx context.Context, u *url.URL, w io.Writer) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return errdef.Usage(err)
@@ -63,7 +67,7 @@ func (h *httpCatalog) get(ctx context.Context, u *url.URL, w io.Writer) error {
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("GET %s: %w", redact.URL(u.String()), ErrNotFound)
+		return fmt.Errorf("GET %s: %w", redact.URL(u.String()), catalogdef.ErrNotFound)
 	case resp.StatusCode != http.StatusOK:
 		return errdef.External(fmt.Errorf("GET %s: %s", redact.URL(u.String()), resp.Status))
 	}
@@ -73,7 +77,7 @@ func (h *httpCatalog) get(ctx context.Context, u *url.URL, w io.Writer) error {
 	return nil
 }
 
-func (h *httpCatalog) index(ctx context.Context) (*repo.IndexFile, error) {
+func (h *Catalog) index(ctx context.Context) (*repo.IndexFile, error) {
 	var b strings.Builder
 	if err := h.get(ctx, h.base.JoinPath("index.yaml"), &b); err != nil {
 		return nil, fmt.Errorf("catalog %s: reading index.yaml: %w", h.name, err)
@@ -85,20 +89,20 @@ func (h *httpCatalog) index(ctx context.Context) (*repo.IndexFile, error) {
 	return &i, nil
 }
 
-func (h *httpCatalog) entries(ctx context.Context, name string) (repo.ChartVersions, error) {
+func (h *Catalog) entries(ctx context.Context, name string) (repo.ChartVersions, error) {
 	i, err := h.index(ctx)
 	if err != nil {
 		return nil, err
 	}
 	cvs := i.Entries[name]
 	if len(cvs) == 0 {
-		return nil, fmt.Errorf("catalog %s: chart %s: %w", h.name, name, ErrNotFound)
+		return nil, fmt.Errorf("catalog %s: chart %s: %w", h.name, name, catalogdef.ErrNotFound)
 	}
 	return cvs, nil
 }
 
 // Versions lists the chart's versions as the index lists them.
-func (h *httpCatalog) Versions(ctx context.Context, name string) ([]string, error) {
+func (h *Catalog) Versions(ctx context.Context, name string) ([]string, error) {
 	cvs, err := h.entries(ctx, name)
 	if err != nil {
 		return nil, err
@@ -114,7 +118,7 @@ func (h *httpCatalog) Versions(ctx context.Context, name string) ([]string, erro
 
 // Fetch downloads the archive the entry's first url names (relative urls are
 // resolved against the repository URL) and checks its digest.
-func (h *httpCatalog) Fetch(ctx context.Context, name, version, dir string) (string, error) {
+func (h *Catalog) Fetch(ctx context.Context, name, version, dir string) (string, error) {
 	cvs, err := h.entries(ctx, name)
 	if err != nil {
 		return "", err
@@ -144,31 +148,11 @@ func (h *httpCatalog) Fetch(ctx context.Context, name, version, dir string) (str
 		if err := f.Close(); err != nil {
 			return "", err
 		}
-		if err := checkDigest(dst, cv.Digest); err != nil {
+		if err := catalogdef.CheckDigest(dst, cv.Digest); err != nil {
 			os.Remove(dst)
 			return "", fmt.Errorf("catalog %s: %w", h.name, err)
 		}
 		return dst, nil
 	}
-	return "", fmt.Errorf("catalog %s: %s %s: %w", h.name, name, version, ErrNotFound)
-}
-
-// checkDigest compares a file's sha256 with the hex digest an index lists ("" skips).
-func checkDigest(p, want string) error {
-	if want == "" {
-		return nil
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return err
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != strings.TrimPrefix(want, "sha256:") {
-		return errdef.External(fmt.Errorf("%s: digest %s does not match the index (%s); the catalog is inconsistent", filepath.Base(p), got, want))
-	}
-	return nil
+	return "", fmt.Errorf("catalog %s: %s %s: %w", h.name, name, version, catalogdef.ErrNotFound)
 }

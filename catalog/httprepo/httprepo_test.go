@@ -1,4 +1,4 @@
-package catalog
+package httprepo
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"helm.sh/helm/v3/pkg/repo"
 
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
+	"github.com/chartship/chartship/internal/charttest"
 	"github.com/chartship/chartship/internal/errdef"
 )
 
@@ -19,8 +21,8 @@ import (
 func TestHTTPCatalog(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
-	pkg1 := testPackage(t, root, "hello", "1.0.0")
-	testPackage(t, root, "hello", "1.1.0")
+	pkg1 := charttest.Package(t, root, "hello", "1.0.0")
+	charttest.Package(t, root, "hello", "1.1.0")
 	i, err := repo.IndexDirectory(root, "") // relative urls
 	require.NoError(t, err)
 	i.SortEntries()
@@ -28,7 +30,7 @@ func TestHTTPCatalog(t *testing.T) {
 	srv := httptest.NewServer(http.StripPrefix("/charts/", http.FileServer(http.Dir(root))))
 	defer srv.Close()
 
-	c, err := Open(srv.URL+"/charts", Options{})
+	c, err := Open(srv.URL+"/charts", nil)
 	require.NoError(t, err)
 	vs, err := c.Versions(ctx, "hello")
 	require.NoError(t, err)
@@ -43,9 +45,9 @@ func TestHTTPCatalog(t *testing.T) {
 	assert.Equal(t, want, b)
 
 	_, err = c.Versions(ctx, "nope")
-	assert.ErrorIs(t, err, ErrNotFound)
+	assert.ErrorIs(t, err, catalogdef.ErrNotFound)
 	_, err = c.Fetch(ctx, "hello", "3.0.0", t.TempDir())
-	assert.ErrorIs(t, err, ErrNotFound)
+	assert.ErrorIs(t, err, catalogdef.ErrNotFound)
 
 	_, err = c.Publish(ctx, pkg1)
 	assert.ErrorIs(t, err, errdef.ErrUsage)
@@ -57,7 +59,7 @@ func TestHTTPCatalog(t *testing.T) {
 	assert.ErrorContains(t, err, "does not match")
 
 	// No index at all.
-	c, err = Open(srv.URL+"/elsewhere/", Options{})
+	c, err = Open(srv.URL+"/elsewhere/", nil)
 	require.NoError(t, err)
 	_, err = c.Versions(ctx, "hello")
 	assert.Error(t, err)
