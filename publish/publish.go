@@ -6,13 +6,13 @@ package publish
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/chart"
+	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/logging"
 )
 
@@ -61,5 +61,5 @@ func Run(ctx context.Context, pkg *chart.Package, targets []Target, opts Options
 		}()
 	}
 	wg.Wait()
-	return results, errors.Join(errs...)
+	return results, errdef.Join(errs...)
 }

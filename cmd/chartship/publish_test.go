@@ -152,3 +152,18 @@ func writeTemp(t *testing.T, content string) string {
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 	return p
 }
+
+// TestPublishExitCodeIsTheMostSeriousFailure publishes to two catalogs that
+// both fail: one refuses the input (a read-only Helm repository: exit 1), one
+// is unreachable (exit 3). The exit code is 3 whatever the order of --to.
+func TestPublishExitCodeIsTheMostSeriousFailure(t *testing.T) {
+	pkg := packageHello(t, "1.4.0", "")
+	readOnly := "https://charts.example.invalid/"
+	unreachable := "git+file://" + filepath.Join(t.TempDir(), "missing.git")
+	for _, to := range [][]string{{readOnly, unreachable}, {unreachable, readOnly}} {
+		code, _, stderr := publishCLI(t, pkg, "--to", to[0], "--to", to[1], "--retries", "0")
+		assert.Equal(t, exitExternal, code, "--to %v: %s", to, stderr)
+		assert.Contains(t, stderr, "read-only")
+		assert.Contains(t, stderr, "missing.git")
+	}
+}
