@@ -12,8 +12,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
-
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/gitops"
@@ -120,7 +118,7 @@ func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
 	res.Package = pkg
 	res.Chart, res.Version, res.AppVersion = pkg.Name(), pkg.Version(), pkg.Metadata.AppVersion
 	res.Path, res.Digest = pkg.Path, pkg.Digest.String()
-	res.Prerelease = IsPrerelease(pkg.Version())
+	res.Prerelease = chart.IsPrerelease(pkg.Version())
 	res.VersionFrom = built.Version.Source
 	log.Info("packaged", "chart", res.Chart, "version", res.Version, "path", res.Path)
 
@@ -218,11 +216,4 @@ func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
 		return res, fmt.Errorf("release published %s %s but a bump failed (run `chartship bump` for the failed repositories): %w", res.Chart, res.Version, err)
 	}
 	return res, nil
-}
-
-// IsPrerelease reports whether a version is a pre-release (a dev build), which
-// goes to test catalogs and is never bumped downstream.
-func IsPrerelease(version string) bool {
-	v, err := semver.StrictNewVersion(version)
-	return err != nil || v.Prerelease() != ""
 }

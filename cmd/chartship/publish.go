@@ -12,7 +12,6 @@ import (
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/publish"
-	"github.com/chartship/chartship/release"
 )
 
 func publishCommand() *cli.Command {
@@ -72,7 +71,7 @@ Publishing is idempotent: a catalog that already holds the same bytes reports
 			if err := render(cmd, all, func(w io.Writer) { printPublishResults(w, all) }); err != nil {
 				return err
 			}
-			return errors.Join(errs...)
+			return errdef.Join(errs...)
 		},
 	}
 }
@@ -83,7 +82,7 @@ Publishing is idempotent: a catalog that already holds the same bytes reports
 func openTargets(cfg *catalog.Config, to []string, pkg *chart.Package, opts catalog.Options) ([]publish.Target, error) {
 	refs := to
 	if len(refs) == 0 {
-		test := release.IsPrerelease(pkg.Version())
+		test := chart.IsPrerelease(pkg.Version())
 		refs = names(cfg.Select(test))
 		if len(refs) == 0 {
 			kind := "release"
