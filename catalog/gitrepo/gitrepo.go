@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -25,11 +24,13 @@ import (
 	"github.com/chartship/chartship/catalog/internal/catalogdef"
 	"github.com/chartship/chartship/catalog/internal/helmindex"
 	"github.com/chartship/chartship/chart"
+	"github.com/chartship/chartship/internal/atomicfile"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/git"
 	"github.com/chartship/chartship/internal/gitobj"
 	"github.com/chartship/chartship/internal/logging"
 	"github.com/chartship/chartship/internal/redact"
+	"github.com/chartship/chartship/internal/retry"
 )
 
 // Options configure git-hosted catalogs (git+https://, git+ssh://, git+file://).
@@ -56,11 +57,9 @@ type Options struct {
 }
 
 const (
-	gitDefaultRetries    = 10
-	gitDefaultRetryDelay = 250 * time.Millisecond
-	gitMaxRetryDelay     = 10 * time.Second
-	gitCommitterName     = "chartship"
-	gitCommitterEmail    = "chartship@users.noreply.github.com"
+	gitDefaultRetries = 10
+	gitCommitterName  = "chartship"
+	gitCommitterEmail = "chartship@users.noreply.github.com"
 )
 
 // Catalog is a Helm repository kept in a git repository.
@@ -213,55 +212,46 @@ type gitChange func(ctx context.Context, w *gitobj.View) (names []string, messag
 // never forces a push, so nothing another publisher wrote is lost. It returns
 // false when change had nothing to do.
 func (g *Catalog) update(ctx context.Context, change gitChange) (bool, error) {
-	retries := g.retries()
 	var w *gitobj.View
 	defer func() {
 		if w != nil {
 			w.Close()
 		}
 	}()
-	for attempt := 0; ; attempt++ {
-		if w == nil {
-			var err error
-			if w, err = g.checkout(ctx); err != nil {
-				return false, err
-			}
-		}
-		done, changed, err := g.attempt(ctx, w, change)
-		if done {
-			return changed, err
-		}
-		if attempt >= retries {
-			return false, g.gitExternal(fmt.Sprintf("pushing (rejected %d times: other publishers keep moving the branch; run again or raise --retries)", attempt+1), err)
-		}
-		d := g.backoff(attempt)
-		g.log.Info("push rejected: the branch moved; retrying on the new tip", "catalog", g.name, "attempt", attempt+1, "wait", d.String())
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-time.After(d):
-		}
-		if w.Fresh {
+	policy := retry.Policy{Retries: g.retries(), Base: g.opts.RetryDelay, Max: retry.DefaultMax}
+	policy.OnRetry = func(attempt int, wait time.Duration, _ error) {
+		g.log.Info("push rejected: the branch moved; retrying on the new tip", "catalog", g.name, "attempt", attempt, "wait", wait.String())
+	}
+	changed := false
+	err := retry.Do(ctx, policy, func(attempt int) error {
+		switch {
+		case w != nil && w.Fresh:
 			// The branch did not exist; someone created it: start over from it.
 			w.Close()
 			w = nil
-			continue
+		case w != nil:
+			if err := w.Refresh(ctx); err != nil {
+				return g.viewErr(err)
+			}
 		}
-		if err := w.Refresh(ctx); err != nil {
-			return false, g.viewErr(err)
+		if w == nil {
+			var err error
+			if w, err = g.checkout(ctx); err != nil {
+				return err
+			}
 		}
+		done, ok, err := g.attempt(ctx, w, change)
+		if !done {
+			return retry.Again(err)
+		}
+		changed = ok
+		return err
+	})
+	var spent *retry.Exhausted
+	if errors.As(err, &spent) {
+		return false, g.gitExternal(fmt.Sprintf("pushing (rejected %d times: other publishers keep moving the branch; run again or raise --retries)", spent.Attempts), spent.Err)
 	}
-}
-
-func (g *Catalog) backoff(attempt int) time.Duration {
-	base := g.opts.RetryDelay
-	if base <= 0 {
-		base = gitDefaultRetryDelay
-	}
-	d := base << min(attempt, 10)
-	d = min(d, gitMaxRetryDelay)
-	// Full jitter in [d/2, 3d/2): publishers that collided spread out.
-	return d/2 + time.Duration(rand.Int64N(int64(d)+1))
+	return changed, err
 }
 
 // attempt runs one change-commit-push on w. done means no retry can help
@@ -420,11 +410,7 @@ func (f *gitPackageFiles) write(dir string, created time.Time) error {
 }
 
 func gitWriteFile(p string, data []byte) error {
-	tmp := p + ".chartship-tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", filepath.Base(p), err)
-	}
-	return os.Rename(tmp, p)
+	return atomicfile.Write(p, data, 0o644)
 }
 
 func gitCopyFile(src, dst string) error {

@@ -85,20 +85,6 @@ func TestOCIRetryAfter(t *testing.T) {
 	assert.False(t, ok)
 }
 
-func TestOCIBackoffIsBoundedAndJittered(t *testing.T) {
-	tr := &retryTransport{backoff: 100 * time.Millisecond}
-	seen := map[time.Duration]bool{}
-	for attempt := range 40 {
-		d := tr.backoffFor(attempt)
-		assert.Positive(t, d)
-		assert.LessOrEqual(t, d, 30*100*time.Millisecond)
-		seen[d] = true
-	}
-	assert.Greater(t, len(seen), 10, "jittered")
-	assert.LessOrEqual(t, tr.backoffFor(0), 100*time.Millisecond)
-	assert.GreaterOrEqual(t, tr.backoffFor(0), 50*time.Millisecond)
-}
-
 func TestOCITokenExpiry(t *testing.T) {
 	exp := time.Now().Add(3 * time.Hour).Truncate(time.Second)
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(exp)}).SignedString([]byte("k"))

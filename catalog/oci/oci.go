@@ -34,9 +34,11 @@ import (
 
 	"github.com/chartship/chartship/catalog/internal/catalogdef"
 	"github.com/chartship/chartship/chart"
+	"github.com/chartship/chartship/internal/atomicfile"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/logging"
 	"github.com/chartship/chartship/internal/redact"
+	"github.com/chartship/chartship/internal/retry"
 )
 
 // Media types of a Helm chart in an OCI registry, as helm push writes them.
@@ -163,10 +165,9 @@ func Open(ref string, opts Options) (*Catalog, error) {
 		return nil, err
 	}
 	httpClient := &http.Client{Transport: &retryTransport{
-		base:    base,
-		retries: max(o.Retries, 0),
-		backoff: o.Backoff,
-		log:     log,
+		base:   base,
+		policy: retry.Policy{Retries: max(o.Retries, 0), Base: o.Backoff, Max: 30 * o.Backoff},
+		log:    log,
 	}}
 	c := &Catalog{host: host, namespace: ns, opts: o, log: log}
 	c.creds, err = newCredentials(host, o, httpClient, log)
@@ -376,22 +377,7 @@ func (c *Catalog) fetchBlob(ctx context.Context, repo *remote.Repository, desc o
 }
 
 func writeFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".fetch-*")
-	if err != nil {
-		return errdef.Usage(fmt.Errorf("writing %s: %w", path, err))
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return errdef.Usage(fmt.Errorf("writing %s: %w", path, err))
-	}
-	if err := tmp.Close(); err != nil {
-		return errdef.Usage(fmt.Errorf("writing %s: %w", path, err))
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return errdef.Usage(fmt.Errorf("writing %s: %w", path, err))
-	}
-	return nil
+	return errdef.Usage(atomicfile.Write(path, data, 0o644))
 }
 
 // pushLayout is a package laid out as helm push lays it out.
@@ -527,8 +513,7 @@ func (c *Catalog) Publish(ctx context.Context, pkg *chart.Package) (catalogdef.R
 		c.log.Debug("already published", "ref", res.Ref, "digest", res.Digest)
 		return res, nil
 	default:
-		v, verr := semver.NewVersion(pkg.Version())
-		if !c.opts.Force || verr != nil || v.Prerelease() == "" {
+		if !c.opts.Force || !chart.IsPrerelease(pkg.Version()) {
 			hint := "released versions are immutable: bump the chart version and publish again"
 			if c.opts.Force {
 				hint = "--force only overwrites pre-release versions (like 1.2.3-dev.1) in test namespaces; " + pkg.Version() + " is a release: bump the chart version"

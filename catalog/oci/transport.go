@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/retry"
 )
 
 // baseTransport is the HTTP transport under the retries: TLS as asked.
@@ -51,10 +51,9 @@ func baseTransport(o Options) (http.RoundTripper, error) {
 // backoff, at most `retries` times and never past the request context's
 // deadline. Everything else, 401 and 403 above all, is returned at once.
 type retryTransport struct {
-	base    http.RoundTripper
-	retries int
-	backoff time.Duration
-	log     *slog.Logger
+	base   http.RoundTripper
+	policy retry.Policy // Retries and the backoff between them
+	log    *slog.Logger
 }
 
 const maxRetryAfter = 60 * time.Second
@@ -75,13 +74,13 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		start := time.Now()
 		resp, err := t.base.RoundTrip(r)
-		wait, retry := t.decide(attempt, req, resp, err)
+		wait, again := t.decide(attempt, req, resp, err)
 		status := 0
 		if resp != nil {
 			status = resp.StatusCode
 		}
 		t.log.Debug("http", "method", req.Method, "path", req.URL.Path, "status", status, "attempt", attempt+1, "took", time.Since(start).Round(time.Millisecond).String())
-		if !retry {
+		if !again {
 			return resp, err
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
@@ -96,19 +95,15 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 		}
 		t.log.Info("retrying", "method", req.Method, "path", req.URL.Path, "reason", why, "attempt", attempt+1, "wait", wait.Round(time.Millisecond).String())
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, ctx.Err()
-		case <-timer.C:
+		if err := retry.Sleep(ctx, wait); err != nil {
+			return nil, err
 		}
 	}
 }
 
 // decide says whether and after how long to retry.
 func (t *retryTransport) decide(attempt int, req *http.Request, resp *http.Response, err error) (time.Duration, bool) {
-	if attempt >= t.retries {
+	if attempt >= t.policy.Retries {
 		return 0, false
 	}
 	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
@@ -118,28 +113,18 @@ func (t *retryTransport) decide(attempt int, req *http.Request, resp *http.Respo
 		if req.Context().Err() != nil || !retryableError(err) {
 			return 0, false
 		}
-		return t.backoffFor(attempt), true
+		return t.policy.Backoff(attempt), true
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusServiceUnavailable:
 		if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After")); ok {
 			return ra, true
 		}
-		return t.backoffFor(attempt), true
+		return t.policy.Backoff(attempt), true
 	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
-		return t.backoffFor(attempt), true
+		return t.policy.Backoff(attempt), true
 	}
 	return 0, false
-}
-
-// backoffFor is backoff·2^attempt, capped at 30·backoff, with "equal jitter":
-// half fixed, half random, so parallel clients spread out.
-func (t *retryTransport) backoffFor(attempt int) time.Duration {
-	d := t.backoff << min(attempt, 16)
-	if limit := 30 * t.backoff; d > limit || d <= 0 {
-		d = limit
-	}
-	return d/2 + rand.N(d/2+1)
 }
 
 // parseRetryAfter parses Retry-After: seconds or an HTTP date.

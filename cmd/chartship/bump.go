@@ -106,15 +106,12 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 	if gitToken == "" {
 		gitToken = cmd.String("github-token")
 	}
-	opts := gitops.BumpOptions{
-		Logger:  log,
-		DryRun:  cmd.Bool("dry-run"),
-		Branch:  cmd.String("branch"),
-		PushTo:  cmd.String("push-to"),
-		PR:      cmd.Bool("pr"),
-		Message: cmd.String("message"),
-		GitHub:  gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api"), Repo: cmd.String("github-repo")},
-	}
+	opts := gitops.DefaultBumpOptions()
+	opts.Logger = log
+	opts.DryRun = cmd.Bool("dry-run")
+	opts.Branch, opts.PushTo, opts.PR = cmd.String("branch"), cmd.String("push-to"), cmd.Bool("pr")
+	opts.Message = cmd.String("message")
+	opts.GitHub = gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api"), Repo: cmd.String("github-repo")}
 	if gitToken != "" {
 		opts.Auth = gitops.GitAuth{Username: cmd.String("git-user"), Password: gitToken}
 	}

@@ -162,16 +162,14 @@ func runRelease(ctx context.Context, cmd *cli.Command) error {
 		if cmd.Bool("bump-pr") && cmd.String("bump-push-to") != "" {
 			return errdef.Usage(errors.New("--bump-pr and --bump-push-to exclude each other"))
 		}
+		apply := gitops.DefaultBumpOptions()
+		apply.Branch, apply.PushTo, apply.PR = cmd.String("bump-branch"), cmd.String("bump-push-to"), cmd.Bool("bump-pr")
+		apply.Message = cmd.String("bump-message")
+		apply.GitHub = gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api")}
 		b := &release.BumpOptions{
 			Repos:   repos,
 			Request: gitops.Request{Policy: cmd.String("bump-policy")},
-			Apply: gitops.BumpOptions{
-				Branch:  cmd.String("bump-branch"),
-				PushTo:  cmd.String("bump-push-to"),
-				PR:      cmd.Bool("bump-pr"),
-				Message: cmd.String("bump-message"),
-				GitHub:  gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api")},
-			},
+			Apply:   apply,
 		}
 		if token := firstNonEmpty(copts.Git.Token, cmd.String("github-token")); token != "" {
 			b.Apply.Auth = gitops.GitAuth{Username: firstNonEmpty(copts.Git.Username, "x-access-token"), Password: token}

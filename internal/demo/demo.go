@@ -166,7 +166,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			Bump: &release.BumpOptions{
 				Repos:    []string{res.GitOps},
 				Versions: oci,
-				Apply:    gitops.BumpOptions{PushTo: "main", Logger: log},
+				Apply:    bumpApply(log),
 			},
 			Logger: log,
 		})
@@ -192,6 +192,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 }
 
 const defaultTimeout = 3 * time.Minute
+
+// bumpApply pushes bumps straight to the GitOps repository's main branch.
+func bumpApply(log *slog.Logger) gitops.BumpOptions {
+	o := gitops.DefaultBumpOptions()
+	o.PushTo, o.Logger = "main", log
+	return o
+}
 
 // gitRunner runs git (internal/git) in a directory as the demo's author.
 type gitRunner struct {
