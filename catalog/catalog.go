@@ -115,6 +115,11 @@ type Options struct {
 	Git    gitrepo.Options
 }
 
+// DefaultOptions are each kind's DefaultOptions.
+func DefaultOptions() Options {
+	return Options{OCI: oci.DefaultOptions(), Git: gitrepo.DefaultOptions()}
+}
+
 // Open returns the catalog a reference names:
 //
 //	oci://REGISTRY/NAMESPACE           an OCI registry namespace (charts at NAMESPACE/<chart>)

@@ -55,6 +55,17 @@ func DefaultBumpOptions() BumpOptions {
 	return BumpOptions{Retries: retry.DefaultRetries}
 }
 
+// Validate reports options that exclude each other or are out of range.
+func (o BumpOptions) Validate() error {
+	switch {
+	case o.PushTo != "" && o.PR:
+		return errdef.Usage(errors.New("--push-to and --pr exclude each other: push straight to a branch, or open a pull request"))
+	case o.Retries < 0:
+		return errdef.Usage(fmt.Errorf("--retries %d: give 0 (never retry) or more", o.Retries))
+	}
+	return nil
+}
+
 // DefaultMessage is the commit message template.
 const DefaultMessage = `chore: bump {{.Chart}} to {{.Version}}
 
@@ -116,8 +127,8 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 	if err != nil {
 		return nil, errdef.Usage(fmt.Errorf("--message template: %w", err))
 	}
-	if opts.PushTo != "" && opts.PR {
-		return nil, errdef.Usage(errors.New("--push-to and --pr exclude each other: push straight to a branch, or open a pull request"))
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	r, err := parseRemote(repo, opts.Auth)
 	if err != nil {

@@ -29,7 +29,7 @@ func TestRunIsResumable(t *testing.T) {
 	gittest.InitBare(t, bare)
 	gittest.Seed(t, bare, map[string]string{"README.md": "catalog\n"}, "init")
 
-	oci, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: oci.Options{PlainHTTP: true, Retries: -1}})
+	oci, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: oci.Options{PlainHTTP: true}})
 	require.NoError(t, err)
 	git, err := catalog.Open("git+file://"+bare, catalog.Options{})
 	require.NoError(t, err)

@@ -49,15 +49,30 @@ type Options struct {
 	SSHKeyFile string
 	SSHKey     []byte
 	// Retries bounds how often a rejected push (the branch moved) is retried after
-	// fetching the new tip and re-applying; 0 means the default (10), negative none.
+	// fetching the new tip and re-applying; 0 means never, as --retries 0 does
+	// (DefaultOptions has the default).
 	Retries int
-	// RetryDelay is the base of the jittered exponential backoff; 0 means 250ms.
+	// RetryDelay is the base of the jittered exponential backoff; 0 means
+	// retry.DefaultBase.
 	RetryDelay time.Duration
 	Logger     *slog.Logger
 }
 
+// DefaultOptions are the options the CLI's flag defaults come from: retries
+// as every remote makes them (internal/retry).
+func DefaultOptions() Options {
+	return Options{Retries: retry.DefaultRetries, RetryDelay: retry.DefaultBase}
+}
+
+// Validate reports options out of range.
+func (o Options) Validate() error {
+	if o.Retries < 0 {
+		return errdef.Usage(fmt.Errorf("--retries %d: give 0 (never retry) or more", o.Retries))
+	}
+	return nil
+}
+
 const (
-	gitDefaultRetries = 10
 	gitCommitterName  = "chartship"
 	gitCommitterEmail = "chartship@users.noreply.github.com"
 )
@@ -91,6 +106,9 @@ func DefaultIndexURL(remote string) string {
 // git+ssh://git@HOST/ORG/REPO.git or git+file:///PATH. Credentials in an HTTPS
 // URL are taken out of it and handed to git through its credential helper.
 func Open(ref string, opts Options) (*Catalog, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", redact.URL(ref), err)
+	}
 	raw := strings.TrimPrefix(ref, "git+")
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -139,16 +157,6 @@ func (g *Catalog) String() string { return g.name }
 
 // IndexURL is the base URL entries point at ("" means relative urls).
 func (g *Catalog) IndexURL() string { return g.indexURL }
-
-func (g *Catalog) retries() int {
-	switch {
-	case g.opts.Retries < 0:
-		return 0
-	case g.opts.Retries == 0:
-		return gitDefaultRetries
-	}
-	return g.opts.Retries
-}
 
 // gitExternal classifies a git failure for people: what failed, on which
 // catalog, what to do. Credentials never appear (internal/git redacts them).
@@ -218,7 +226,7 @@ func (g *Catalog) update(ctx context.Context, change gitChange) (bool, error) {
 			w.Close()
 		}
 	}()
-	policy := retry.Policy{Retries: g.retries(), Base: g.opts.RetryDelay, Max: retry.DefaultMax}
+	policy := retry.Policy{Retries: g.opts.Retries, Base: g.opts.RetryDelay, Max: retry.DefaultMax}
 	policy.OnRetry = func(attempt int, wait time.Duration, _ error) {
 		g.log.Info("push rejected: the branch moved; retrying on the new tip", "catalog", g.name, "attempt", attempt, "wait", wait.String())
 	}

@@ -196,7 +196,7 @@ func TestOCIAuthACR(t *testing.T) {
 		ociPublishRoundTrip(t, cat, "wichart")
 	})
 	t.Run("token endpoints that fail now and then are retried", func(t *testing.T) {
-		cat := ociOpen(t, reg.Ref("flaky"), oci.Options{CAFile: reg.CAFile, Backoff: 5 * time.Millisecond, ACR: oci.ACROptions{Token: reg.ACR.IssueAADToken()}}, nil)
+		cat := ociOpen(t, reg.Ref("flaky"), oci.Options{CAFile: reg.CAFile, Retries: 5, Backoff: 5 * time.Millisecond, ACR: oci.ACROptions{Token: reg.ACR.IssueAADToken()}}, nil)
 		reg.InjectFaults(ociFaults(
 			registrytest.FailMatching(http.MethodPost, "/oauth2/exchange", 1, registrytest.Fault{Status: 503}),
 			registrytest.FailMatching(http.MethodPost, "/oauth2/token", 1, registrytest.Fault{Drop: true}),

@@ -140,7 +140,7 @@ func TestOCIRetriesAreBounded(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, 4, len(reg.RegistryRequests()), "one try and three retries")
 
-	never := ociOpen(t, reg.Ref("b"), oci.Options{PlainHTTP: true, Retries: -1}, nil)
+	never := ociOpen(t, reg.Ref("b"), oci.Options{PlainHTTP: true, Retries: 0}, nil)
 	reg.ResetRequests()
 	_, err = never.Versions(context.Background(), "x")
 	require.Error(t, err)

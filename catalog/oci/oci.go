@@ -50,12 +50,40 @@ const (
 	legacyChartLayerMediaType = "application/tar+gzip"
 )
 
-// Defaults for Options fields left zero.
+// Defaults of DefaultOptions; a zero Timeout or TagPageSize also means these.
 const (
-	DefaultRetries     = 5
 	DefaultTimeout     = 5 * time.Minute
 	DefaultTagPageSize = 1000
 )
+
+// AzureAuthModes are the values ACROptions.Auth takes ("" means "auto").
+var AzureAuthModes = []string{"auto", "environment", "workload-identity", "managed-identity", "off"}
+
+// DefaultOptions are the options the CLI's flag defaults come from: retries
+// as every remote makes them (internal/retry), Azure AD for ACR hosts.
+func DefaultOptions() Options {
+	return Options{
+		Retries: retry.DefaultRetries, Timeout: DefaultTimeout, Backoff: retry.DefaultBase,
+		TagPageSize: DefaultTagPageSize, ACR: ACROptions{Auth: "auto"},
+	}
+}
+
+// Validate reports options that contradict each other or are out of range.
+func (o Options) Validate() error {
+	switch {
+	case o.Retries < 0:
+		return errdef.Usage(fmt.Errorf("--retries %d: give 0 (never retry) or more", o.Retries))
+	case o.Timeout < 0:
+		return errdef.Usage(fmt.Errorf("--registry-timeout %s: give a positive duration such as 5m", o.Timeout))
+	case (o.Username == "") != (o.Password == ""):
+		return errdef.Usage(errors.New("give both --username and --password (or CHARTSHIP_REGISTRY_USERNAME and CHARTSHIP_REGISTRY_PASSWORD), or neither"))
+	case o.PlainHTTP && (o.InsecureSkipTLSVerify || o.CAFile != ""):
+		return errdef.Usage(errors.New("--plain-http uses no TLS: drop --insecure-skip-tls-verify and --ca-file, or drop --plain-http"))
+	case o.ACR.Auth != "" && !slices.Contains(AzureAuthModes, strings.ToLower(o.ACR.Auth)):
+		return errdef.Usage(fmt.Errorf("--azure-auth %q: use one of %s", o.ACR.Auth, strings.Join(AzureAuthModes, ", ")))
+	}
+	return nil
+}
 
 // Options configure OCI registries.
 type Options struct {
@@ -75,7 +103,8 @@ type Options struct {
 	ACR ACROptions
 
 	// Retries bounds how often one HTTP request is retried after a 5xx, 429, 408
-	// or a dropped connection: 0 means DefaultRetries, negative means never.
+	// or a dropped connection; 0 means never, as --retries 0 does
+	// (DefaultOptions has the default).
 	Retries int
 	// Timeout bounds one whole operation (a publish, a fetch, a listing)
 	// including retries and backoff; 0 means DefaultTimeout.
@@ -141,20 +170,14 @@ func Open(ref string, opts Options) (*Catalog, error) {
 		return nil, err
 	}
 	o := opts
-	if (o.Username == "") != (o.Password == "") {
-		return nil, errdef.Usage(fmt.Errorf("catalog %s: give both --username and --password (or CHARTSHIP_REGISTRY_USERNAME and _PASSWORD), not just one", redactRef(ref)))
-	}
-	if o.PlainHTTP && (o.InsecureSkipTLSVerify || o.CAFile != "") {
-		return nil, errdef.Usage(fmt.Errorf("catalog %s: --plain-http does not use TLS; drop --insecure-skip-tls-verify and --ca-file, or drop --plain-http", redactRef(ref)))
-	}
-	if o.Retries == 0 {
-		o.Retries = DefaultRetries
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", redactRef(ref), err)
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
 	if o.Backoff <= 0 {
-		o.Backoff = 250 * time.Millisecond
+		o.Backoff = retry.DefaultBase
 	}
 	if o.TagPageSize <= 0 {
 		o.TagPageSize = DefaultTagPageSize

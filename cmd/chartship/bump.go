@@ -115,8 +115,8 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 	if gitToken != "" {
 		opts.Auth = gitops.GitAuth{Username: cmd.String("git-user"), Password: gitToken}
 	}
-	if opts.PR && opts.PushTo != "" {
-		return errdef.Usage(errors.New("--pr and --push-to exclude each other"))
+	if err := opts.Validate(); err != nil {
+		return err
 	}
 	if opts.GitHub.Repo != "" && len(repos) > 1 {
 		return errdef.Usage(errors.New("--github-repo names one repository; give one --repo with it"))

@@ -88,5 +88,5 @@ func TestGitOptionsFromFlagsAndEnv(t *testing.T) {
 	t.Setenv("CHARTSHIP_SSH_KEY_BASE64", "")
 	require.NoError(t, cmd.Run(context.Background(), []string{"x", "--retries", "0"}))
 	assert.Equal(t, "chartship-token", got.Token, "CHARTSHIP_GIT_TOKEN wins over GITHUB_TOKEN")
-	assert.Equal(t, -1, got.Retries, "--retries 0 means no retry")
+	assert.Equal(t, 0, got.Retries, "--retries 0 means no retry, in the library too")
 }

@@ -59,7 +59,7 @@ func TestOCIFlagsDefaults(t *testing.T) {
 	ociClearEnv(t)
 	o, err := ociParse(t)
 	require.NoError(t, err)
-	assert.Equal(t, oci.Options{Retries: 5, Timeout: 5 * time.Minute, ACR: oci.ACROptions{Auth: "auto"}}, o)
+	assert.Equal(t, oci.DefaultOptions(), o, "the flags' defaults are the library's")
 }
 
 func TestOCIFlagsAll(t *testing.T) {
@@ -68,11 +68,11 @@ func TestOCIFlagsAll(t *testing.T) {
 		"--retries", "0", "--registry-timeout", "30s", "--force", "--azure-auth", "workload-identity",
 		"--azure-token", "tok", "--azure-tenant-id", "ten", "--azure-client-id", "cid", "--azure-authority-host", "https://login.example/")
 	require.NoError(t, err)
-	assert.Equal(t, oci.Options{
-		InsecureSkipTLSVerify: true, CAFile: "/ca.pem", Username: "u", Password: "p",
-		Retries: -1, Timeout: 30 * time.Second, Force: true,
-		ACR: oci.ACROptions{Auth: "workload-identity", Token: "tok", TenantID: "ten", ClientID: "cid", AuthorityHost: "https://login.example/"},
-	}, o)
+	want := oci.DefaultOptions()
+	want.InsecureSkipTLSVerify, want.CAFile, want.Username, want.Password = true, "/ca.pem", "u", "p"
+	want.Retries, want.Timeout, want.Force = 0, 30*time.Second, true
+	want.ACR = oci.ACROptions{Auth: "workload-identity", Token: "tok", TenantID: "ten", ClientID: "cid", AuthorityHost: "https://login.example/"}
+	assert.Equal(t, want, o, "--retries 0 is the library's 0: never retry")
 }
 
 func TestOCIFlagsEnvironment(t *testing.T) {

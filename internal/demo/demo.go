@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/chartship/chartship/catalog"
-	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/gitops"
 	"github.com/chartship/chartship/internal/errdef"
@@ -125,7 +124,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	copts := catalog.Options{Logger: log, OCI: oci.Options{PlainHTTP: true}}
+	copts := catalog.DefaultOptions()
+	copts.Logger, copts.OCI.PlainHTTP = log, true
 	var targets []publish.Target
 	for _, n := range config.Catalogs {
 		c, err := config.Open(n.Name, copts)
