@@ -38,42 +38,36 @@ const (
 )
 
 // Options configure a release, one group per stage. A nil Test or Bump skips
-// that stage; no publish targets for the version's kind skips publishing (and so
-// bumping).
+// that stage; no publish targets for the version's kind skips publishing (and
+// so bumping).
 type Options struct {
 	Package chart.BuildOptions
-	Test    *TestOptions
-	Publish PublishOptions
-	Bump    *BumpOptions
-	Logger  *slog.Logger
+	// Routing decides the catalogs (see Routing); Catalogs says how to reach them.
+	Routing  Routing
+	Catalogs catalog.Options
+	Test     *TestOptions
+	Bump     *BumpOptions
+	// DryRun makes NewPlan read nothing it would have to fetch; Run then stops
+	// after the plan.
+	DryRun bool
+	Logger *slog.Logger
 }
 
 // TestOptions configure the upgrade test stage.
 type TestOptions struct {
 	Cluster *upgradetest.Cluster
-	// Upgrade configures the test; Chart is set by Run to the new package.
-	// Its Catalog should be a release catalog: the from-version is what users run.
+	// Upgrade configures the test; Chart is set by Run to the new package, and
+	// Catalog, unless given (or FromFile), by the plan (see Routing).
 	Upgrade upgradetest.Options
-}
-
-// PublishOptions configure the publish stage: releases go to the release
-// catalogs, pre-releases (dev builds) to the test catalogs. Give the same targets
-// to both to publish anything anywhere.
-type PublishOptions struct {
-	Release []publish.Target
-	Test    []publish.Target
 }
 
 // BumpOptions configure the GitOps bump stage.
 type BumpOptions struct {
 	Repos []string
-	// Request carries the policy and filters; Chart and Version are set by Run.
+	// Request carries the policy and filters; Chart and Version are set by Run,
+	// and the versions policies choose from by the plan (see Routing).
 	Request gitops.Request
-	// Versions, when set, lists what the catalog offers, so that each policy picks
-	// the highest version it allows, as Flux would (e.g. the OCI registry Flux
-	// watches).
-	Versions catalog.Lister
-	Apply    gitops.BumpOptions
+	Apply   gitops.BumpOptions
 }
 
 // Result is what a release did, stage by stage. Stages that did not run are nil
@@ -96,9 +90,21 @@ type Result struct {
 	Test        *upgradetest.Result `json:"-"`
 }
 
-// Run releases the chart in dir. The returned Result is never nil; the error
-// names the stage that failed and keeps its classification (errdef).
+// Run plans the release of the chart in dir and executes the plan. The
+// returned Result is never nil; the error names the stage that failed and keeps
+// its classification (errdef).
 func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
+	p, err := NewPlan(ctx, dir, opts)
+	if err != nil {
+		return &Result{Failed: StagePackage}, fmt.Errorf("release stopped at %s: %w", StagePackage, err)
+	}
+	return Execute(ctx, p)
+}
+
+// Execute runs a plan, stage by stage, each only when the one before
+// succeeded.
+func Execute(ctx context.Context, p *Plan) (*Result, error) {
+	opts := p.opts
 	start := time.Now()
 	log := logging.OrDiscard(opts.Logger)
 	res := &Result{}
@@ -109,7 +115,7 @@ func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
 	if build.Logger == nil {
 		build.Logger = log
 	}
-	built, err := chart.Build(ctx, dir, build)
+	built, err := chart.Build(ctx, p.Dir, build)
 	if err != nil {
 		res.Failed = StagePackage
 		return res, fmt.Errorf("release stopped at %s: %w", StagePackage, err)
@@ -121,14 +127,21 @@ func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
 	res.Prerelease = chart.IsPrerelease(pkg.Version())
 	res.VersionFrom = built.Version.Source
 	log.Info("packaged", "chart", res.Chart, "version", res.Version, "path", res.Path)
+	if pkg.Version() != p.Version {
+		res.Failed = StagePackage
+		return res, errdef.Usage(fmt.Errorf("release stopped at %s: the plan was for %s %s but the package is %s (did HEAD or its tags move?); run the release again", StagePackage, p.Chart, p.Version, pkg.Version()))
+	}
 
 	// 2. Upgrade test.
-	if opts.Test == nil {
+	if !p.Runs(StageUpgradeTest) {
 		res.Skipped = append(res.Skipped, StageUpgradeTest)
 	} else {
 		t := opts.Test.Upgrade
 		if t.Logger == nil {
 			t.Logger = log
+		}
+		if t.Catalog == nil && p.UpgradeTest.Catalog != nil {
+			t.Catalog = p.UpgradeTest.Catalog.Catalog
 		}
 		if t.Chart, err = pkg.Load(); err != nil {
 			res.Failed = StageUpgradeTest
@@ -154,13 +167,13 @@ func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
 	}
 
 	// 3. Publish.
-	targets := opts.Publish.Release
-	if res.Prerelease {
-		targets = opts.Publish.Test
-	}
-	if len(targets) == 0 {
+	if !p.Runs(StagePublish) {
 		res.Skipped = append(res.Skipped, StagePublish, StageBump)
 		return res, nil
+	}
+	targets := make([]publish.Target, len(p.Publish))
+	for i, t := range p.Publish {
+		targets[i] = t.Catalog
 	}
 	published, err := publish.Run(ctx, pkg, targets, publish.Options{Logger: log})
 	for _, r := range published {
@@ -174,19 +187,17 @@ func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
 	}
 
 	// 4. Bump.
-	if opts.Bump == nil || len(opts.Bump.Repos) == 0 {
-		res.Skipped = append(res.Skipped, StageBump)
-		return res, nil
-	}
-	if res.Prerelease {
-		log.Info("not bumping GitOps repositories for a pre-release", "version", res.Version)
+	if !p.Runs(StageBump) {
+		if p.Prerelease && opts.Bump != nil && len(opts.Bump.Repos) > 0 {
+			log.Info("not bumping GitOps repositories for a pre-release", "version", res.Version)
+		}
 		res.Skipped = append(res.Skipped, StageBump)
 		return res, nil
 	}
 	req := opts.Bump.Request
 	req.Chart, req.Version = res.Chart, res.Version
-	if opts.Bump.Versions != nil {
-		vs, err := opts.Bump.Versions.Versions(ctx, res.Chart)
+	if v := p.Bump.Versions; v != nil {
+		vs, err := v.Catalog.Versions(ctx, res.Chart)
 		if err != nil {
 			res.Failed = StageBump
 			return res, fmt.Errorf("release stopped at %s: listing the versions of %s: %w", StageBump, res.Chart, err)

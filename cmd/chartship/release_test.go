@@ -182,3 +182,101 @@ func TestReleaseEndToEnd(t *testing.T) {
 	assert.NotContains(t, gittest.Git(t, releaseCat, "show", "main:index.yaml"), "1.2.0")
 	assert.Equal(t, "1.1.0", appVersion())
 }
+
+// TestReleaseDryRunPrintsThePlanAndWritesNothing: --dry-run prints the plan —
+// the version from the tag, every stage, the catalogs by kind, where the
+// from-versions and the bump's versions come from — as text and as JSON, and
+// writes nothing: no archive, no request to the registry, no commit in the
+// catalogs, the GitOps repository or the app repository. No cluster is needed.
+func TestReleaseDryRunPrintsThePlanAndWritesNothing(t *testing.T) {
+	ociClearEnv(t)
+	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	for _, k := range []string{"CIRCLE_BRANCH", "CIRCLE_PROJECT_REPONAME", "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "GITHUB_REPOSITORY", "SOURCE_DATE_EPOCH"} {
+		t.Setenv(k, "")
+	}
+	reg := registrytest.New(t)
+	releaseCat := filepath.Join(t.TempDir(), "catalog.git")
+	testCat := filepath.Join(t.TempDir(), "test-catalog.git")
+	gitopsRepo := filepath.Join(t.TempDir(), "gitops.git")
+	for _, bare := range []string{releaseCat, testCat, gitopsRepo} {
+		gittest.InitBare(t, bare)
+		gittest.Seed(t, bare, map[string]string{"README.md": "x\n"}, "init")
+	}
+	app := filepath.Join(t.TempDir(), "hello")
+	require.NoError(t, os.CopyFS(filepath.Join(app, "helm", "hello"), os.DirFS("../../testdata/charts/hello")))
+	cfg := "catalogs:\n" +
+		"  - name: oci\n    oci: " + reg.Ref("charts") + "\n" +
+		"  - name: catalog\n    git: git+file://" + releaseCat + "\n" +
+		"  - name: test\n    git: git+file://" + testCat + "\n    test: true\n"
+	require.NoError(t, os.WriteFile(filepath.Join(app, ".chartship.yaml"), []byte(cfg), 0o644))
+	gittest.Git(t, "", "init", "--quiet", "--initial-branch=main", app)
+	gittest.Git(t, app, "add", "-A")
+	gittest.Git(t, app, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "--quiet", "-m", "hello chart")
+	gittest.Git(t, app, "tag", "v1.0.0")
+
+	heads := func() []string {
+		var out []string
+		for _, r := range []string{releaseCat, testCat, gitopsRepo, app} {
+			out = append(out, gittest.Git(t, r, "rev-parse", "HEAD"), gittest.Git(t, r, "for-each-ref"))
+		}
+		return append(out, gittest.Git(t, app, "status", "--porcelain", "--ignored"))
+	}
+	before := heads()
+	dest := filepath.Join(t.TempDir(), "build")
+	dryRun := func(output string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), []string{"chartship", "--output", output, "--log-format", "plain", "release", app,
+			"--dry-run", "--destination", dest, "--plain-http", "--cluster", "kind", "--kind-name", "must-not-start",
+			"--bump-repo", "file://" + gitopsRepo, "--bump-push-to", "main"}, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+
+	code, text, stderr := dryRun("text")
+	require.Equal(t, exitOK, code, stderr)
+	for _, want := range []string{
+		"Plan: release hello 1.0.0 (release, version from tag)",
+		"package      into " + dest,
+		"upgrade-test from stable in oci  " + reg.Ref("charts") + " (oci)",
+		"publish      oci  " + reg.Ref("charts") + " (oci)",
+		"git  git+file://" + releaseCat + " (catalog)",
+		"bump         file://" + gitopsRepo + " (policy same-major, push to main; versions from oci  " + reg.Ref("charts") + " (oci))",
+	} {
+		assert.Contains(t, text, want)
+	}
+	assert.NotContains(t, text, testCat, "a release goes to the release catalogs only")
+
+	code, out, stderr := dryRun("json")
+	require.Equal(t, exitOK, code, stderr)
+	var plan struct {
+		Chart, Version string
+		Prerelease     bool
+		Stages         []struct {
+			Stage string
+			Run   bool
+		}
+		Publish []struct{ Name, Ref, Kind string }
+		Bump    struct {
+			Versions struct{ Name, Kind string }
+		}
+		UpgradeTest struct {
+			Catalog struct{ Name string }
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &plan), out)
+	assert.Equal(t, "hello", plan.Chart)
+	assert.Equal(t, "1.0.0", plan.Version)
+	assert.False(t, plan.Prerelease)
+	require.Len(t, plan.Stages, 4)
+	for _, s := range plan.Stages {
+		assert.True(t, s.Run, s.Stage)
+	}
+	require.Len(t, plan.Publish, 2)
+	assert.Equal(t, []string{"oci", "git"}, []string{plan.Publish[0].Kind, plan.Publish[1].Kind})
+	assert.Equal(t, "oci", plan.Bump.Versions.Name, "the registry Flux watches")
+	assert.Equal(t, "oci", plan.UpgradeTest.Catalog.Name, "the first release catalog")
+
+	// Nothing was written anywhere.
+	assert.NoDirExists(t, dest, "no archive")
+	assert.Empty(t, reg.Requests(), "not one request to the registry")
+	assert.Equal(t, before, heads(), "no commit, tag or file in any repository")
+}

@@ -21,7 +21,6 @@ import (
 	gitcli "github.com/chartship/chartship/internal/git"
 	"github.com/chartship/chartship/internal/localregistry"
 	"github.com/chartship/chartship/internal/logging"
-	"github.com/chartship/chartship/publish"
 	"github.com/chartship/chartship/release"
 	"github.com/chartship/chartship/upgradetest"
 )
@@ -126,13 +125,16 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	copts := catalog.DefaultOptions()
 	copts.Logger, copts.OCI.PlainHTTP = log, true
-	var targets []publish.Target
-	for _, n := range config.Catalogs {
-		c, err := config.Open(n.Name, copts)
-		if err != nil {
-			return nil, err
-		}
-		targets = append(targets, c)
+	// The same plan as `chartship release` makes: both catalogs are release
+	// catalogs; the from-versions and the versions Flux chooses from come from
+	// the first, the OCI registry (release.Routing).
+	relOpts := release.Options{
+		Package:  chart.BuildOptions{Destination: filepath.Join(work, "build"), Logger: log},
+		Routing:  release.Routing{Config: config},
+		Catalogs: copts,
+		Test:     &release.TestOptions{Cluster: opts.Cluster, Upgrade: upgradetest.Options{Timeout: defaultTimeout, Logger: log}},
+		Bump:     &release.BumpOptions{Repos: []string{res.GitOps}, Apply: bumpApply(log)},
+		Logger:   log,
 	}
 	oci, err := config.Open("oci", copts)
 	if err != nil {
@@ -157,19 +159,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return nil, err
 		}
 		log.Info("releasing", "tag", tag)
-		r, err := release.Run(ctx, app, release.Options{
-			Package: chart.BuildOptions{Destination: filepath.Join(work, "build"), Logger: log},
-			Test: &release.TestOptions{Cluster: opts.Cluster, Upgrade: upgradetest.Options{
-				Catalog: oci, Timeout: defaultTimeout, Logger: log,
-			}},
-			Publish: release.PublishOptions{Release: targets},
-			Bump: &release.BumpOptions{
-				Repos:    []string{res.GitOps},
-				Versions: oci,
-				Apply:    bumpApply(log),
-			},
-			Logger: log,
-		})
+		r, err := release.Run(ctx, app, relOpts)
 		res.Releases = append(res.Releases, r)
 		if err != nil {
 			return res, err
