@@ -33,11 +33,12 @@ type Fetcher interface {
 	Fetch(ctx context.Context, chart, version, dir string) (string, error)
 }
 
-// Publisher adds a packaged chart to a catalog. Publishing is idempotent: the same
-// bytes again give AlreadyPublished; different bytes under a released version give
-// an error matching ErrConflict, and change nothing.
+// Publisher adds a packaged chart to a catalog, with documents about it kept
+// beside it (see Attachment). Publishing is idempotent: the same bytes again
+// give AlreadyPublished; different bytes under a released version give an
+// error matching ErrConflict, and change nothing.
 type Publisher interface {
-	Publish(ctx context.Context, pkg *chart.Package) (Result, error)
+	Publish(ctx context.Context, pkg *chart.Package, attachments ...Attachment) (Result, error)
 }
 
 // Catalog is a place charts are published to and read from.
@@ -67,6 +68,10 @@ type (
 	PruneResult = catalogdef.PruneResult
 	// PrunedVersion is one removed (or, in a dry run, removable) version.
 	PrunedVersion = catalogdef.PrunedVersion
+	// Attachment is a document a catalog keeps beside a package (the upgrade
+	// test's result): a file in the git catalog's -meta/ folder, a referrer
+	// artifact in an OCI registry.
+	Attachment = catalogdef.Attachment
 )
 
 const (

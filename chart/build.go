@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opencontainers/go-digest"
 	helmchart "helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"sigs.k8s.io/yaml"
@@ -299,11 +298,7 @@ func writePackage(c *helmchart.Chart, dest string, mtime time.Time, sign SignOpt
 		return nil, errdef.Usage(fmt.Errorf("writing the archive into %s: %w", dest, err))
 	}
 	defer os.Remove(tmpPath) // no-op after the rename
-	pkg := &Package{
-		Metadata: loaded.Metadata,
-		Digest:   digest.FromBytes(buf.Bytes()),
-		Size:     int64(buf.Len()),
-	}
+	pkg := NewPackage("", buf.Bytes(), loaded)
 
 	if sign.enabled() {
 		if err := signArchive(tmpPath, sign); err != nil {

@@ -21,10 +21,14 @@ import (
 	"github.com/chartship/chartship/upgradetest"
 )
 
-// UpgradeTestAttachment is the name under which the upgrade test's result
-// document travels with the package into catalogs that keep metadata (the git
-// catalog's <chart>-<version>.tgz-meta/).
-const UpgradeTestAttachment = "upgrade-test.json"
+// The upgrade test's result document (upgradetest.Result as JSON) is handed to
+// every catalog with the package, as an attachment under this name and media
+// type: a file in the git catalog's <chart>-<version>.tgz-meta/, a referrer of
+// the chart's manifest in an OCI registry (see catalog.Attachment).
+const (
+	UpgradeTestAttachment = "upgrade-test.json"
+	UpgradeTestMediaType  = "application/vnd.chartship.upgrade-test.v1+json"
+)
 
 // Stage names a step of a release.
 type Stage string
@@ -152,13 +156,6 @@ func Execute(ctx context.Context, p *Plan) (*Result, error) {
 		if rep != nil {
 			r := rep.Result()
 			res.Test = &r
-			doc, jerr := json.MarshalIndent(r, "", "  ")
-			if jerr == nil {
-				if pkg.Attachments == nil {
-					pkg.Attachments = map[string][]byte{}
-				}
-				pkg.Attachments[UpgradeTestAttachment] = append(doc, '\n')
-			}
 		}
 		if err != nil {
 			res.Failed = StageUpgradeTest
@@ -175,7 +172,16 @@ func Execute(ctx context.Context, p *Plan) (*Result, error) {
 	for i, t := range p.Publish {
 		targets[i] = t.Catalog
 	}
-	published, err := publish.Run(ctx, pkg, targets, publish.Options{Logger: log})
+	popts := publish.Options{Logger: log}
+	if res.Test != nil {
+		doc, err := json.MarshalIndent(res.Test, "", "  ")
+		if err != nil {
+			res.Failed = StagePublish
+			return res, fmt.Errorf("release stopped at %s: encoding the upgrade test's result: %w", StagePublish, err)
+		}
+		popts.Attachments = []catalog.Attachment{{Name: UpgradeTestAttachment, MediaType: UpgradeTestMediaType, Data: append(doc, '\n')}}
+	}
+	published, err := publish.Run(ctx, pkg, targets, popts)
 	for _, r := range published {
 		if r.Status != "" {
 			res.Published = append(res.Published, r)

@@ -18,17 +18,15 @@ func TestGitPublishKeepsAttachmentsInMeta(t *testing.T) {
 	c, err := Open("git+file://"+bare, testGitOptions())
 	require.NoError(t, err)
 
-	bad := charttest.Package(t, t.TempDir(), "hello", "1.0.0")
-	bad.Attachments = map[string][]byte{"../escape.json": []byte("{}")}
+	pkg := charttest.Package(t, t.TempDir(), "hello", "1.0.0")
 	before := head(t, bare)
-	_, err = c.Publish(context.Background(), bad)
+	_, err = c.Publish(context.Background(), pkg, catalogdef.Attachment{Name: "../escape.json", Data: []byte("{}")})
 	require.ErrorContains(t, err, "plain file name")
 	assert.Equal(t, before, head(t, bare), "a bad attachment publishes nothing")
 
-	pkg := charttest.Package(t, t.TempDir(), "hello", "1.0.0")
-	pkg.Attachments = map[string][]byte{"upgrade-test.json": []byte(`{"passed":true}` + "\n")}
-	res, err := c.Publish(context.Background(), pkg)
+	res, err := c.Publish(context.Background(), pkg, catalogdef.Attachment{Name: "upgrade-test.json", MediaType: "application/json", Data: []byte(`{"passed":true}` + "\n")})
 	require.NoError(t, err)
 	assert.Equal(t, catalogdef.Published, res.Status)
+	assert.Equal(t, []string{"https://example.github.io/catalog/hello-1.0.0.tgz-meta/upgrade-test.json"}, res.Attached)
 	assert.Equal(t, `{"passed":true}`+"\n", show(t, bare, "hello-1.0.0.tgz-meta/upgrade-test.json"))
 }

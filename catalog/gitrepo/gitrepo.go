@@ -293,9 +293,9 @@ type gitMeta struct {
 	Icon            string            `json:"icon,omitempty"`
 }
 
-// Publish writes the package, its provenance, its -meta/ folder and its index
-// entry in one commit.
-func (g *Catalog) Publish(ctx context.Context, pkg *chart.Package) (catalogdef.Result, error) {
+// Publish writes the package, its provenance, its -meta/ folder (with the
+// attachments) and its index entry in one commit.
+func (g *Catalog) Publish(ctx context.Context, pkg *chart.Package, attachments ...catalogdef.Attachment) (catalogdef.Result, error) {
 	file := pkg.Name() + "-" + pkg.Version() + ".tgz"
 	res := catalogdef.Result{Catalog: g.name, Chart: pkg.Name(), Version: pkg.Version(), Digest: pkg.Digest.String(), Ref: file}
 	if g.indexURL != "" {
@@ -305,7 +305,7 @@ func (g *Catalog) Publish(ctx context.Context, pkg *chart.Package) (catalogdef.R
 		}
 		res.Ref = u
 	}
-	files, err := g.packageFiles(pkg, file)
+	files, err := g.packageFiles(pkg, file, attachments)
 	if err != nil {
 		return res, err
 	}
@@ -344,6 +344,9 @@ func (g *Catalog) Publish(ctx context.Context, pkg *chart.Package) (catalogdef.R
 	}
 	if changed {
 		res.Status = catalogdef.Published
+		for _, a := range attachments {
+			res.Attached = append(res.Attached, strings.TrimSuffix(res.Ref, file)+file+"-meta/"+a.Name)
+		}
 	}
 	res.Note = note
 	return res, nil
@@ -351,19 +354,30 @@ func (g *Catalog) Publish(ctx context.Context, pkg *chart.Package) (catalogdef.R
 
 // gitPackageFiles are the files a package brings to the catalog.
 type gitPackageFiles struct {
-	pkg    *chart.Package
-	file   string
-	prov   string
-	readme []byte
-	schema []byte
+	pkg         *chart.Package
+	data        []byte
+	file        string
+	prov        string
+	readme      []byte
+	schema      []byte
+	attachments []catalogdef.Attachment
 }
 
-func (g *Catalog) packageFiles(pkg *chart.Package, file string) (*gitPackageFiles, error) {
+func (g *Catalog) packageFiles(pkg *chart.Package, file string, attachments []catalogdef.Attachment) (*gitPackageFiles, error) {
+	for _, a := range attachments {
+		if a.Name != filepath.Base(a.Name) || a.Name == "main.yaml" || a.Name == "README.md" || a.Name == "values.schema.json" {
+			return nil, errdef.Usage(fmt.Errorf("attachment %q: give a plain file name other than main.yaml, README.md and values.schema.json", a.Name))
+		}
+	}
+	data, err := pkg.Bytes()
+	if err != nil {
+		return nil, err
+	}
 	c, err := pkg.Load()
 	if err != nil {
 		return nil, err
 	}
-	f := &gitPackageFiles{pkg: pkg, file: file, prov: pkg.ProvPath, schema: c.Schema}
+	f := &gitPackageFiles{pkg: pkg, data: data, file: file, prov: pkg.ProvPath, schema: c.Schema, attachments: attachments}
 	for _, cf := range c.Files {
 		if cf.Name == "README.md" {
 			f.readme = cf.Data
@@ -373,7 +387,7 @@ func (g *Catalog) packageFiles(pkg *chart.Package, file string) (*gitPackageFile
 }
 
 func (f *gitPackageFiles) write(dir string, created time.Time) error {
-	if err := gitCopyFile(f.pkg.Path, filepath.Join(dir, f.file)); err != nil {
+	if err := gitWriteFile(filepath.Join(dir, f.file), f.data); err != nil {
 		return err
 	}
 	if f.prov != "" {
@@ -406,11 +420,8 @@ func (f *gitPackageFiles) write(dir string, created time.Time) error {
 			return err
 		}
 	}
-	for name, data := range f.pkg.Attachments {
-		if name != filepath.Base(name) || name == "main.yaml" || name == "README.md" || name == "values.schema.json" {
-			return fmt.Errorf("attachment %q: give a plain file name other than main.yaml, README.md and values.schema.json", name)
-		}
-		if err := gitWriteFile(filepath.Join(meta, name), data); err != nil {
+	for _, a := range f.attachments {
+		if err := gitWriteFile(filepath.Join(meta, a.Name), a.Data); err != nil {
 			return err
 		}
 	}

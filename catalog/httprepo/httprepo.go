@@ -51,7 +51,7 @@ func Open(ref string, log *slog.Logger) (*Catalog, error) {
 func (h *Catalog) String() string { return h.name }
 
 // Publish refuses: an HTTP Helm repository is read-only.
-func (h *Catalog) Publish(context.Context, *chart.Package) (catalogdef.Result, error) {
+func (h *Catalog) Publish(context.Context, *chart.Package, ...catalogdef.Attachment) (catalogdef.Result, error) {
 	return catalogdef.Result{}, errdef.Usage(fmt.Errorf("catalog %s is a read-only Helm repository over HTTP; publish to its source instead: git+https://HOST/ORG/REPO.git or oci://REGISTRY/NAMESPACE", h.name))
 }
 

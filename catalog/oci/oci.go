@@ -495,7 +495,9 @@ func annotationsOf(pkg *chart.Package, created time.Time) map[string]string {
 // provenance) blobs in parallel, then the manifest under the version's tag. The
 // tag is written last, so an interrupted publish leaves no tag behind and a
 // re-run finishes it.
-func (c *Catalog) Publish(ctx context.Context, pkg *chart.Package) (catalogdef.Result, error) {
+//
+// Each attachment becomes a referrer of the chart's manifest (see attach).
+func (c *Catalog) Publish(ctx context.Context, pkg *chart.Package, attachments ...catalogdef.Attachment) (catalogdef.Result, error) {
 	repo, err := c.repository(pkg.Name())
 	if err != nil {
 		return catalogdef.Result{}, err
@@ -505,12 +507,9 @@ func (c *Catalog) Publish(ctx context.Context, pkg *chart.Package) (catalogdef.R
 		Catalog: c.String(), Chart: pkg.Name(), Version: pkg.Version(),
 		Ref: repo.Reference.String() + ":" + tag, Digest: pkg.Digest.String(),
 	}
-	data, err := os.ReadFile(pkg.Path)
+	data, err := pkg.Bytes()
 	if err != nil {
-		return catalogdef.Result{}, errdef.Usage(fmt.Errorf("reading %s: %w", pkg.Path, err))
-	}
-	if d := digest.FromBytes(data); d != pkg.Digest {
-		return catalogdef.Result{}, errdef.Usage(fmt.Errorf("%s changed since it was opened (digest %s, was %s); open it again", pkg.Path, d, pkg.Digest))
+		return catalogdef.Result{}, err
 	}
 	var prov []byte
 	if pkg.ProvPath != "" {
@@ -569,7 +568,54 @@ func (c *Catalog) Publish(ctx context.Context, pkg *chart.Package) (catalogdef.R
 	}
 	res.Status = catalogdef.Published
 	c.log.Debug("published", "ref", res.Ref, "digest", res.Digest, "manifest", layout.manifestDesc.Digest.String())
+	for _, a := range attachments {
+		d, err := c.attach(ctx, repo, layout.manifestDesc, a)
+		if err != nil {
+			return res, fmt.Errorf("%s is published, but attaching %s failed (publish again to finish: the chart reports already published): %w", res.Ref, a.Name, err)
+		}
+		res.Attached = append(res.Attached, repo.Reference.String()+"@"+d.String())
+	}
 	return res, nil
+}
+
+// attach stores a as a referrer of the chart manifest subject: an OCI 1.1
+// image manifest with artifactType a.MediaType, the empty config, one layer
+// holding a.Data (titled a.Name) and subject pointing at the chart. Clients
+// find it with the referrers API (oras discover, or GET
+// /v2/<repo>/referrers/<digest>); on a registry without that API oras-go keeps
+// the referrers tag (sha256-<digest>) instead. Signatures and attestations
+// (cosign, notation) are referrers of the same manifest, so a later signed
+// attestation of the upgrade test sits beside this document.
+func (c *Catalog) attach(ctx context.Context, repo *remote.Repository, subject ocispec.Descriptor, a catalogdef.Attachment) (digest.Digest, error) {
+	empty := ocispec.DescriptorEmptyJSON
+	layer := ocispec.Descriptor{
+		MediaType: a.MediaType, Digest: digest.FromBytes(a.Data), Size: int64(len(a.Data)),
+		Annotations: map[string]string{ocispec.AnnotationTitle: a.Name},
+	}
+	m := ocispec.Manifest{
+		Versioned:    specs.Versioned{SchemaVersion: 2},
+		MediaType:    ocispec.MediaTypeImageManifest,
+		ArtifactType: a.MediaType,
+		Config:       ocispec.Descriptor{MediaType: empty.MediaType, Digest: empty.Digest, Size: empty.Size},
+		Layers:       []ocispec.Descriptor{layer},
+		Subject:      &subject,
+		Annotations:  map[string]string{ocispec.AnnotationCreated: time.Now().UTC().Format(time.RFC3339)},
+	}
+	mb, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("encoding the manifest of %s: %w", a.Name, err)
+	}
+	if err := c.pushBlob(ctx, repo, m.Config, empty.Data); err != nil {
+		return "", err
+	}
+	if err := c.pushBlob(ctx, repo, layer, a.Data); err != nil {
+		return "", err
+	}
+	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(mb), Size: int64(len(mb)), ArtifactType: a.MediaType}
+	if err := repo.Manifests().Push(ctx, desc, bytes.NewReader(mb)); err != nil {
+		return "", c.fail(fmt.Sprintf("attaching %s to %s@%s", a.Name, repo.Reference, subject.Digest), err)
+	}
+	return desc.Digest, nil
 }
 
 // pushBlob uploads one blob (POST + PUT). When the upload fails after the

@@ -40,6 +40,23 @@ type Result struct {
 	Digest  string `json:"digest"`         // sha256 digest of the package (.tgz)
 	Status  Status `json:"status"`         // what happened
 	Note    string `json:"note,omitempty"` // anything a person should know (e.g. a fallback taken)
+	// Attached says where each attachment now is (a file URL of the git
+	// catalog's -meta/ folder, the digest of an OCI referrer).
+	Attached []string `json:"attached,omitempty"`
+}
+
+// Attachment is a document about a package that a catalog keeps beside it:
+// not part of the archive, so it doesn't change the package's digest. The
+// upgrade test's result travels this way. A git catalog writes it into
+// <chart>-<version>.tgz-meta/<Name>; an OCI registry stores it as a referrer
+// of the chart's manifest (an OCI 1.1 artifact manifest whose subject is the
+// chart and whose artifactType is MediaType), where signatures and
+// attestations (cosign, notation) live too. Attachments are written with a
+// fresh publish only: a package already published keeps what it has.
+type Attachment struct {
+	Name      string // a plain file name, e.g. "upgrade-test.json"
+	MediaType string // e.g. "application/vnd.chartship.upgrade-test.v1+json"
+	Data      []byte
 }
 
 var (
