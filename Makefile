@@ -12,9 +12,12 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/chartship ./cmd/chartship
 
 # A full release of the embedded sample chart, into a local registry, git catalog
-# and cluster that the demo starts itself.
-demo: build
-	./scripts/demo
+# and cluster that the demo starts itself. The demo command (an in-process
+# registry server) is only in a -tags demo build: bin/chartship is built with it
+# for the demo and rebuilt without it afterwards, whatever the demo's outcome.
+demo:
+	$(GO) build -tags demo -ldflags "$(LDFLAGS)" -o bin/chartship ./cmd/chartship
+	./scripts/demo; rc=$$?; $(GO) build -ldflags "$(LDFLAGS)" -o bin/chartship ./cmd/chartship; exit $$rc
 
 # All tests. Starts (and builds, the first time: slow) the local test cluster the
 # upgrade tests need, runs every test, stops the cluster.
