@@ -24,7 +24,8 @@ demo:
 test:
 	./scripts/test
 
-# Tests that need no cluster (skips the upgrade tests).
+# Tests that need no cluster; those that need one skip (also with CI=true: -short
+# makes internal/testcluster skip rather than fail).
 test-short:
 	$(GO) test -short ./...
 
