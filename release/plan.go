@@ -91,10 +91,7 @@ func openTarget(n catalog.NamedCatalog, opts catalog.Options) (Target, error) {
 	if err != nil {
 		return Target{}, err
 	}
-	if n.IndexURL != "" {
-		opts.Git.IndexURL = n.IndexURL
-	}
-	c, err := catalog.Open(n.Ref(), opts)
+	c, err := n.Open(opts)
 	if err != nil {
 		return Target{}, err
 	}
