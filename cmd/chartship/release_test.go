@@ -37,6 +37,43 @@ spec:
   version: 0.9.0 # {"$imagepolicy": "flux-system:hello:tag"}
 `
 
+// releaseFixture is an app repository around the sample chart, named after it,
+// whose .chartship.yaml names an OCI registry and a git catalog (release) and
+// a git test catalog, and a GitOps repository running the chart.
+type releaseFixture struct {
+	reg                                  *registrytest.Registry
+	releaseCat, testCat, gitopsRepo, app string
+}
+
+func newReleaseFixture(t *testing.T) releaseFixture {
+	t.Helper()
+	ociClearEnv(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(t.TempDir(), "config.json"))
+	for _, k := range []string{"CIRCLE_BRANCH", "CIRCLE_PROJECT_REPONAME", "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "GITHUB_REPOSITORY", "SOURCE_DATE_EPOCH"} {
+		t.Setenv(k, "")
+	}
+	f := releaseFixture{
+		reg:        registrytest.New(t),
+		releaseCat: filepath.Join(t.TempDir(), "catalog.git"),
+		testCat:    filepath.Join(t.TempDir(), "test-catalog.git"),
+		gitopsRepo: filepath.Join(t.TempDir(), "gitops.git"),
+		app:        filepath.Join(t.TempDir(), "hello"),
+	}
+	for _, bare := range []string{f.releaseCat, f.testCat, f.gitopsRepo} {
+		gittest.InitBare(t, bare)
+	}
+	gittest.Seed(t, f.gitopsRepo, map[string]string{"apps/hello.yaml": gitopsApp}, "gitops")
+	require.NoError(t, os.CopyFS(filepath.Join(f.app, "helm", "hello"), os.DirFS("../../testdata/charts/hello")))
+	cfg := "catalogs:\n" +
+		"  - name: oci\n    oci: " + f.reg.Ref("charts") + "\n" +
+		"  - name: catalog\n    git: git+file://" + f.releaseCat + "\n    indexURL: https://example.github.io/catalog/\n" +
+		"  - name: test\n    git: git+file://" + f.testCat + "\n    test: true\n"
+	require.NoError(t, os.WriteFile(filepath.Join(f.app, ".chartship.yaml"), []byte(cfg), 0o644))
+	gittest.Git(t, "", "init", "--quiet", "--initial-branch=main", f.app)
+	return f
+}
+
 // TestReleaseEndToEnd releases the sample chart from a real git repository
 // through every stage: package from the tag, upgrade test in the test cluster
 // from the released version in the OCI registry, publish to the registry and a
@@ -44,30 +81,8 @@ spec:
 // catalog only, and a release that breaks the upgrade is never published.
 func TestReleaseEndToEnd(t *testing.T) {
 	kc := testcluster.Kubeconfig(t)
-	ociClearEnv(t)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(t.TempDir(), "config.json"))
-	for _, k := range []string{"CIRCLE_BRANCH", "CIRCLE_PROJECT_REPONAME", "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "GITHUB_REPOSITORY", "SOURCE_DATE_EPOCH"} {
-		t.Setenv(k, "")
-	}
-	reg := registrytest.New(t)
-	releaseCat := filepath.Join(t.TempDir(), "catalog.git")
-	testCat := filepath.Join(t.TempDir(), "test-catalog.git")
-	gitopsRepo := filepath.Join(t.TempDir(), "gitops.git")
-	for _, bare := range []string{releaseCat, testCat, gitopsRepo} {
-		gittest.InitBare(t, bare)
-	}
-	gittest.Seed(t, gitopsRepo, map[string]string{"apps/hello.yaml": gitopsApp}, "gitops")
-
-	// The app repository, named after its chart.
-	app := filepath.Join(t.TempDir(), "hello")
-	require.NoError(t, os.CopyFS(filepath.Join(app, "helm", "hello"), os.DirFS("../../testdata/charts/hello")))
-	cfg := "catalogs:\n" +
-		"  - name: oci\n    oci: " + reg.Ref("charts") + "\n" +
-		"  - name: catalog\n    git: git+file://" + releaseCat + "\n    indexURL: https://example.github.io/catalog/\n" +
-		"  - name: test\n    git: git+file://" + testCat + "\n    test: true\n"
-	require.NoError(t, os.WriteFile(filepath.Join(app, ".chartship.yaml"), []byte(cfg), 0o644))
-	gittest.Git(t, "", "init", "--quiet", "--initial-branch=main", app)
+	f := newReleaseFixture(t)
+	reg, releaseCat, testCat, gitopsRepo, app := f.reg, f.releaseCat, f.testCat, f.gitopsRepo, f.app
 	commit := func(msg string) {
 		gittest.Git(t, app, "add", "-A")
 		gittest.Git(t, app, "commit", "--quiet", "--allow-empty", "-m", msg)
@@ -189,35 +204,17 @@ func TestReleaseEndToEnd(t *testing.T) {
 // writes nothing: no archive, no request to the registry, no commit in the
 // catalogs, the GitOps repository or the app repository. No cluster is needed.
 func TestReleaseDryRunPrintsThePlanAndWritesNothing(t *testing.T) {
-	ociClearEnv(t)
+	f := newReleaseFixture(t)
+	reg, releaseCat, testCat, gitopsRepo, app := f.reg, f.releaseCat, f.testCat, f.gitopsRepo, f.app
 	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-	for _, k := range []string{"CIRCLE_BRANCH", "CIRCLE_PROJECT_REPONAME", "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "GITHUB_REPOSITORY", "SOURCE_DATE_EPOCH"} {
-		t.Setenv(k, "")
-	}
-	reg := registrytest.New(t)
-	releaseCat := filepath.Join(t.TempDir(), "catalog.git")
-	testCat := filepath.Join(t.TempDir(), "test-catalog.git")
-	gitopsRepo := filepath.Join(t.TempDir(), "gitops.git")
-	for _, bare := range []string{releaseCat, testCat, gitopsRepo} {
-		gittest.InitBare(t, bare)
-		gittest.Seed(t, bare, map[string]string{"README.md": "x\n"}, "init")
-	}
-	app := filepath.Join(t.TempDir(), "hello")
-	require.NoError(t, os.CopyFS(filepath.Join(app, "helm", "hello"), os.DirFS("../../testdata/charts/hello")))
-	cfg := "catalogs:\n" +
-		"  - name: oci\n    oci: " + reg.Ref("charts") + "\n" +
-		"  - name: catalog\n    git: git+file://" + releaseCat + "\n" +
-		"  - name: test\n    git: git+file://" + testCat + "\n    test: true\n"
-	require.NoError(t, os.WriteFile(filepath.Join(app, ".chartship.yaml"), []byte(cfg), 0o644))
-	gittest.Git(t, "", "init", "--quiet", "--initial-branch=main", app)
 	gittest.Git(t, app, "add", "-A")
-	gittest.Git(t, app, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "--quiet", "-m", "hello chart")
+	gittest.Git(t, app, "commit", "--quiet", "-m", "hello chart")
 	gittest.Git(t, app, "tag", "v1.0.0")
 
 	heads := func() []string {
 		var out []string
 		for _, r := range []string{releaseCat, testCat, gitopsRepo, app} {
-			out = append(out, gittest.Git(t, r, "rev-parse", "HEAD"), gittest.Git(t, r, "for-each-ref"))
+			out = append(out, gittest.Git(t, r, "for-each-ref"))
 		}
 		return append(out, gittest.Git(t, app, "status", "--porcelain", "--ignored"))
 	}
