@@ -12,16 +12,21 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/chartship ./cmd/chartship
 
 # A full release of the embedded sample chart, into a local registry, git catalog
-# and cluster that the demo starts itself.
-demo: build
-	./scripts/demo
+# and cluster that the demo starts itself. The demo command (an in-process
+# registry server) is only in a -tags demo build: bin/chartship is built with it
+# for the demo and rebuilt without it afterwards, whatever the demo's outcome.
+demo:
+	$(GO) build -tags demo -ldflags "$(LDFLAGS)" -o bin/chartship ./cmd/chartship
+	./scripts/demo; rc=$$?; $(GO) build -ldflags "$(LDFLAGS)" -o bin/chartship ./cmd/chartship; exit $$rc
 
-# All tests. Starts (and builds, the first time: slow) the local test cluster the
-# upgrade tests need, runs every test, stops the cluster.
+# All tests. Prepares (and builds, the first time: slow) a Docker engine with the
+# offline kind node image for the real-pod suite and the local kwok control plane for
+# the fast API-level tests, runs every test, stops everything.
 test:
 	./scripts/test
 
-# Tests that need no cluster (skips the upgrade tests).
+# Tests that need no cluster; those that need one skip (also with CI=true: -short
+# makes internal/testcluster skip rather than fail).
 test-short:
 	$(GO) test -short ./...
 

@@ -97,10 +97,10 @@ func (c *Config) validate() error {
 func (c *Config) Resolve(nameOrRef string) (NamedCatalog, error) {
 	if strings.Contains(nameOrRef, "://") {
 		n := NamedCatalog{}
-		if strings.HasPrefix(nameOrRef, "oci://") {
+		if kind, _ := KindOf(nameOrRef); kind == KindOCI {
 			n.OCI = nameOrRef
 		} else {
-			n.Git = nameOrRef
+			n.Git = nameOrRef // git+…, or a read-only https:// repository
 		}
 		return n, nil
 	}
@@ -132,13 +132,17 @@ func (c *Config) Select(test bool) []NamedCatalog {
 	return out
 }
 
-// Open resolves nameOrRef and opens the catalog, applying a named catalog's
-// indexURL over opts.
+// Open resolves nameOrRef and opens the catalog (see NamedCatalog.Open).
 func (c *Config) Open(nameOrRef string, opts Options) (Catalog, error) {
 	n, err := c.Resolve(nameOrRef)
 	if err != nil {
 		return nil, err
 	}
+	return n.Open(opts)
+}
+
+// Open opens the catalog, its indexURL (when set) over opts.
+func (n NamedCatalog) Open(opts Options) (Catalog, error) {
 	if n.IndexURL != "" {
 		opts.Git.IndexURL = n.IndexURL
 	}

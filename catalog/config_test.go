@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chartship/chartship/catalog/gitrepo"
 	"github.com/chartship/chartship/internal/errdef"
 )
 
@@ -47,10 +48,10 @@ catalogs:
 
 	c, err := cfg.Open("test", Options{})
 	require.NoError(t, err)
-	assert.Equal(t, "https://charts.example.com/test/", c.(*gitCatalog).indexURL, "a named catalog's indexURL applies")
+	assert.Equal(t, "https://charts.example.com/test/", c.(*gitrepo.Catalog).IndexURL(), "a named catalog's indexURL applies")
 	c, err = cfg.Open("release", Options{})
 	require.NoError(t, err)
-	assert.Equal(t, "https://org.github.io/catalog/", c.(*gitCatalog).indexURL)
+	assert.Equal(t, "https://org.github.io/catalog/", c.(*gitrepo.Catalog).IndexURL())
 }
 
 func names(ns []NamedCatalog) []string {

@@ -12,11 +12,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opencontainers/go-digest"
 	helmchart "helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"sigs.k8s.io/yaml"
 
+	"github.com/chartship/chartship/internal/atomicfile"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/logging"
 )
@@ -292,17 +292,13 @@ func writePackage(c *helmchart.Chart, dest string, mtime time.Time, sign SignOpt
 		tmpPath = filepath.Join(tmp, base)
 		err = os.WriteFile(tmpPath, buf.Bytes(), 0o644)
 	} else {
-		tmpPath, err = writeTemp(dest, "."+base+".*", buf.Bytes())
+		tmpPath, err = atomicfile.WriteTemp(dest, "."+base+".*", buf.Bytes(), 0o644)
 	}
 	if err != nil {
 		return nil, errdef.Usage(fmt.Errorf("writing the archive into %s: %w", dest, err))
 	}
 	defer os.Remove(tmpPath) // no-op after the rename
-	pkg := &Package{
-		Metadata: loaded.Metadata,
-		Digest:   digest.FromBytes(buf.Bytes()),
-		Size:     int64(buf.Len()),
-	}
+	pkg := NewPackage("", buf.Bytes(), loaded)
 
 	if sign.enabled() {
 		if err := signArchive(tmpPath, sign); err != nil {
@@ -326,25 +322,4 @@ func writePackage(c *helmchart.Chart, dest string, mtime time.Time, sign SignOpt
 		_ = os.Remove(final + ".prov")
 	}
 	return pkg, nil
-}
-
-// writeTemp writes data to a new file named by pattern (see os.CreateTemp) in
-// dir, mode 0644.
-func writeTemp(dir, pattern string, data []byte) (string, error) {
-	f, err := os.CreateTemp(dir, pattern)
-	if err != nil {
-		return "", err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
 }

@@ -1,7 +1,6 @@
 package chart
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,13 +10,16 @@ import (
 	"strings"
 
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/git"
 	"github.com/chartship/chartship/internal/redact"
 )
 
-// gitRepo runs the git CLI in one work tree. The CLI (not a Go reimplementation)
-// is what CI images have and what honours the user's git configuration.
+// gitRepo runs the git CLI (internal/git) in one work tree. The CLI (not a Go
+// reimplementation) is what CI images have and what honours the user's git
+// configuration.
 type gitRepo struct {
 	root string // work tree top level
+	git  *git.Repo
 }
 
 // openGit finds the work tree containing dir: the nearest directory at or above
@@ -33,7 +35,7 @@ func openGit(ctx context.Context, dir string) (*gitRepo, error) {
 			if _, err := exec.LookPath("git"); err != nil {
 				return nil, errdef.Usage(fmt.Errorf("%w: git is not installed, so the chart version cannot come from tags: install git or pass --version", errNoGit))
 			}
-			return &gitRepo{root: d}, nil
+			return &gitRepo{root: d, git: &git.Repo{Dir: d}}, nil
 		}
 		if filepath.Dir(d) == d {
 			break
@@ -42,26 +44,24 @@ func openGit(ctx context.Context, dir string) (*gitRepo, error) {
 	return nil, errdef.Usage(fmt.Errorf("%w: %s is not inside a git work tree, so the chart version cannot come from tags: pass --version", errNoGit, dir))
 }
 
+// run runs git in the work tree and returns its standard output. A failure
+// names the command and carries git's message on one line, URLs redacted.
 func (g *gitRepo) run(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", g.root}, args...)...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C", "GIT_TERMINAL_PROMPT=0")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return "", ctxErr
-		}
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return "", fmt.Errorf("git %s: %s", strings.Join(args, " "), redactURLs(oneLine(msg)))
-		}
-		return "", fmt.Errorf("git %s: %w", strings.Join(args, " "), err)
+	out, err := g.git.Run(ctx, args...)
+	if err == nil {
+		return out, nil
 	}
-	return stdout.String(), nil
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return "", ctxErr
+	}
+	var ge *git.Error
+	if errors.As(err, &ge) && strings.TrimSpace(ge.Stderr) != "" {
+		return "", fmt.Errorf("git %s: %s", strings.Join(args, " "), redactURLs(oneLine(ge.Stderr)))
+	}
+	if errors.As(err, &ge) {
+		err = ge.Err
+	}
+	return "", fmt.Errorf("git %s: %w", strings.Join(args, " "), err)
 }
 
 // oneLine joins the lines of a multi-line message with "; ".

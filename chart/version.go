@@ -324,3 +324,12 @@ func (v Version) repoDirName() string {
 	}
 	return filepath.Base(v.RepoRoot)
 }
+
+// IsPrerelease reports whether version is a pre-release (1.2.3-dev.…), a dev
+// build: dev builds go to test catalogs, are never bumped downstream, and are
+// the only versions --force may overwrite. A version that isn't strict semver
+// counts as a pre-release, never as a release.
+func IsPrerelease(version string) bool {
+	v, err := semver.StrictNewVersion(version)
+	return err != nil || v.Prerelease() != ""
+}

@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/google/go-github/v93/github"
 
 	"github.com/chartship/chartship/internal/errdef"
 	gitcli "github.com/chartship/chartship/internal/git"
 	"github.com/chartship/chartship/internal/logging"
+	"github.com/chartship/chartship/internal/retry"
 )
 
 // BumpOptions say how a plan is applied to a repository.
@@ -40,8 +42,28 @@ type BumpOptions struct {
 	Author  Signature // commit author; default DefaultAuthor
 	// Plan tunes the planning.
 	Plan Options
+	// Retries bounds how often a push to PushTo that the remote rejected
+	// because the branch moved is rebuilt on the new tip and pushed again, with
+	// jittered backoff; 0 means never. DefaultBumpOptions sets the default.
+	Retries int
 
 	beforePush func(attempt int) // tests: make the remote move
+}
+
+// DefaultBumpOptions are the options the CLI's flag defaults come from.
+func DefaultBumpOptions() BumpOptions {
+	return BumpOptions{Retries: retry.DefaultRetries}
+}
+
+// Validate reports options that exclude each other or are out of range.
+func (o BumpOptions) Validate() error {
+	switch {
+	case o.PushTo != "" && o.PR:
+		return errdef.Usage(errors.New("--push-to and --pr exclude each other: push straight to a branch, or open a pull request"))
+	case o.Retries < 0:
+		return errdef.Usage(fmt.Errorf("--retries %d: give 0 (never retry) or more", o.Retries))
+	}
+	return nil
 }
 
 // DefaultMessage is the commit message template.
@@ -105,8 +127,8 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 	if err != nil {
 		return nil, errdef.Usage(fmt.Errorf("--message template: %w", err))
 	}
-	if opts.PushTo != "" && opts.PR {
-		return nil, errdef.Usage(errors.New("--push-to and --pr exclude each other: push straight to a branch, or open a pull request"))
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	r, err := parseRemote(repo, opts.Auth)
 	if err != nil {
@@ -170,8 +192,9 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 	}
 	res.Branch = target
 
-	// Push straight to a branch: build on its tip, retry when it moves.
-	for attempt := 1; ; attempt++ {
+	// Push straight to a branch: build on its tip; when the branch moved in
+	// the meantime, rebuild the bump on its new tip and push again.
+	once := func(attempt int) (*Result, error) {
 		if opts.PushTo != "" && opts.PushTo != base {
 			start := "HEAD"
 			if g.remoteHas(ctx, opts.PushTo) {
@@ -215,17 +238,16 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 				res.Status = StatusPushed
 				return res, plan.Err()
 			}
-			if !gitcli.IsPushRejected(err) || attempt >= 3 {
+			if !gitcli.IsPushRejected(err) {
 				return nil, errdef.External(fmt.Errorf("push to %s: %w", opts.PushTo, err))
 			}
-			log.Info("the branch moved while bumping; rebuilding the bump on its new tip", "branch", opts.PushTo, "attempt", attempt)
 			if _, err := g.run(ctx, "fetch", "--quiet", "origin"); err != nil {
 				return nil, errdef.External(err)
 			}
 			if _, err := g.run(ctx, "reset", "--quiet", "--hard", "origin/"+opts.PushTo); err != nil {
 				return nil, errdef.External(err)
 			}
-			continue
+			return nil, retry.Again(err)
 		}
 		// A bump branch belongs to chartship: it is rebuilt from the base
 		// every time, so it is force-pushed.
@@ -243,4 +265,20 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 		}
 		return res, plan.Err()
 	}
+	policy := retry.DefaultPolicy()
+	policy.Retries = opts.Retries
+	policy.OnRetry = func(attempt int, wait time.Duration, _ error) {
+		log.Info("the branch moved while bumping; rebuilding the bump on its new tip", "branch", opts.PushTo, "attempt", attempt, "wait", wait.String())
+	}
+	var out *Result
+	err = retry.Do(ctx, policy, func(attempt int) error {
+		var err error
+		out, err = once(attempt + 1)
+		return err
+	})
+	var spent *retry.Exhausted
+	if errors.As(err, &spent) {
+		return nil, errdef.External(fmt.Errorf("push to %s (rejected %d times: the branch keeps moving; run again or raise --retries): %w", opts.PushTo, spent.Attempts, spent.Err))
+	}
+	return out, err
 }

@@ -51,7 +51,9 @@ func (f *fleet) show(t *testing.T, branch, file string) string {
 }
 
 func (f *fleet) opts() BumpOptions {
-	return BumpOptions{Auth: GitAuth{Username: gitUser, Password: gitToken}, GitHub: GitHubOptions{Token: ghToken, APIURL: f.gh.URL}}
+	o := DefaultBumpOptions()
+	o.Auth, o.GitHub = GitAuth{Username: gitUser, Password: gitToken}, GitHubOptions{Token: ghToken, APIURL: f.gh.URL}
+	return o
 }
 
 func expectedFile(t *testing.T, golden, file string) string {

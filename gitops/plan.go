@@ -14,6 +14,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/chartship/chartship/internal/atomicfile"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/logging"
 )
@@ -185,18 +186,7 @@ func (p *Plan) Write(dir string) error {
 		if err != nil {
 			return fmt.Errorf("write %s: %w", f, err)
 		}
-		tmp, err := os.CreateTemp(filepath.Dir(path), ".chartship-*")
-		if err != nil {
-			return fmt.Errorf("write %s: %w", f, err)
-		}
-		_, werr := tmp.Write(p.contents[f])
-		cerr := tmp.Close()
-		if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), st.Mode().Perm())); err != nil {
-			os.Remove(tmp.Name())
-			return fmt.Errorf("write %s: %w", f, err)
-		}
-		if err := os.Rename(tmp.Name(), path); err != nil {
-			os.Remove(tmp.Name())
+		if err := atomicfile.Write(path, p.contents[f], st.Mode().Perm()); err != nil {
 			return fmt.Errorf("write %s: %w", f, err)
 		}
 	}

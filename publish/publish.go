@@ -6,13 +6,13 @@ package publish
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/chart"
+	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/logging"
 )
 
@@ -27,6 +27,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Parallel bounds how many catalogs are written at once; 0 means all.
 	Parallel int
+	// Attachments go to every catalog beside the package (the upgrade test's
+	// result; see catalog.Attachment).
+	Attachments []catalog.Attachment
 }
 
 // Run publishes pkg to every target in parallel and returns one result per target,
@@ -50,7 +53,7 @@ func Run(ctx context.Context, pkg *chart.Package, targets []Target, opts Options
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			log.Info("publishing", "package", pkg.String(), "catalog", t.String())
-			r, err := t.Publish(ctx, pkg)
+			r, err := t.Publish(ctx, pkg, opts.Attachments...)
 			if err != nil {
 				errs[i] = fmt.Errorf("publishing %s to %s: %w", pkg, t, err)
 				log.Error("publish failed", "package", pkg.String(), "catalog", t.String(), "error", err.Error())
@@ -61,5 +64,5 @@ func Run(ctx context.Context, pkg *chart.Package, targets []Target, opts Options
 		}()
 	}
 	wg.Wait()
-	return results, errors.Join(errs...)
+	return results, errdef.Join(errs...)
 }

@@ -12,6 +12,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/gittest"
@@ -28,7 +29,7 @@ func TestRunIsResumable(t *testing.T) {
 	gittest.InitBare(t, bare)
 	gittest.Seed(t, bare, map[string]string{"README.md": "catalog\n"}, "init")
 
-	oci, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: catalog.OCIOptions{PlainHTTP: true, Retries: -1}})
+	oci, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: oci.Options{PlainHTTP: true}})
 	require.NoError(t, err)
 	git, err := catalog.Open("git+file://"+bare, catalog.Options{})
 	require.NoError(t, err)

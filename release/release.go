@@ -12,8 +12,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
-
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/gitops"
@@ -23,10 +21,14 @@ import (
 	"github.com/chartship/chartship/upgradetest"
 )
 
-// UpgradeTestAttachment is the name under which the upgrade test's result
-// document travels with the package into catalogs that keep metadata (the git
-// catalog's <chart>-<version>.tgz-meta/).
-const UpgradeTestAttachment = "upgrade-test.json"
+// The upgrade test's result document (upgradetest.Result as JSON) is handed to
+// every catalog with the package, as an attachment under this name and media
+// type: a file in the git catalog's <chart>-<version>.tgz-meta/, a referrer of
+// the chart's manifest in an OCI registry (see catalog.Attachment).
+const (
+	UpgradeTestAttachment = "upgrade-test.json"
+	UpgradeTestMediaType  = "application/vnd.chartship.upgrade-test.v1+json"
+)
 
 // Stage names a step of a release.
 type Stage string
@@ -40,42 +42,36 @@ const (
 )
 
 // Options configure a release, one group per stage. A nil Test or Bump skips
-// that stage; no publish targets for the version's kind skips publishing (and so
-// bumping).
+// that stage; no publish targets for the version's kind skips publishing (and
+// so bumping).
 type Options struct {
 	Package chart.BuildOptions
-	Test    *TestOptions
-	Publish PublishOptions
-	Bump    *BumpOptions
-	Logger  *slog.Logger
+	// Routing decides the catalogs (see Routing); Catalogs says how to reach them.
+	Routing  Routing
+	Catalogs catalog.Options
+	Test     *TestOptions
+	Bump     *BumpOptions
+	// DryRun makes NewPlan read nothing it would have to fetch; Run then stops
+	// after the plan.
+	DryRun bool
+	Logger *slog.Logger
 }
 
 // TestOptions configure the upgrade test stage.
 type TestOptions struct {
 	Cluster *upgradetest.Cluster
-	// Upgrade configures the test; Chart is set by Run to the new package.
-	// Its Catalog should be a release catalog: the from-version is what users run.
+	// Upgrade configures the test; Chart is set by Run to the new package, and
+	// Catalog, unless given (or FromFile), by the plan (see Routing).
 	Upgrade upgradetest.Options
-}
-
-// PublishOptions configure the publish stage: releases go to the release
-// catalogs, pre-releases (dev builds) to the test catalogs. Give the same targets
-// to both to publish anything anywhere.
-type PublishOptions struct {
-	Release []publish.Target
-	Test    []publish.Target
 }
 
 // BumpOptions configure the GitOps bump stage.
 type BumpOptions struct {
 	Repos []string
-	// Request carries the policy and filters; Chart and Version are set by Run.
+	// Request carries the policy and filters; Chart and Version are set by Run,
+	// and the versions policies choose from by the plan (see Routing).
 	Request gitops.Request
-	// Versions, when set, lists what the catalog offers, so that each policy picks
-	// the highest version it allows, as Flux would (e.g. the OCI registry Flux
-	// watches).
-	Versions catalog.Lister
-	Apply    gitops.BumpOptions
+	Apply   gitops.BumpOptions
 }
 
 // Result is what a release did, stage by stage. Stages that did not run are nil
@@ -98,9 +94,21 @@ type Result struct {
 	Test        *upgradetest.Result `json:"-"`
 }
 
-// Run releases the chart in dir. The returned Result is never nil; the error
-// names the stage that failed and keeps its classification (errdef).
+// Run plans the release of the chart in dir and executes the plan. The
+// returned Result is never nil; the error names the stage that failed and keeps
+// its classification (errdef).
 func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
+	p, err := NewPlan(ctx, dir, opts)
+	if err != nil {
+		return &Result{Failed: StagePackage}, fmt.Errorf("release stopped at %s: %w", StagePackage, err)
+	}
+	return Execute(ctx, p)
+}
+
+// Execute runs a plan, stage by stage, each only when the one before
+// succeeded.
+func Execute(ctx context.Context, p *Plan) (*Result, error) {
+	opts := p.opts
 	start := time.Now()
 	log := logging.OrDiscard(opts.Logger)
 	res := &Result{}
@@ -111,7 +119,7 @@ func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
 	if build.Logger == nil {
 		build.Logger = log
 	}
-	built, err := chart.Build(ctx, dir, build)
+	built, err := chart.Build(ctx, p.Dir, build)
 	if err != nil {
 		res.Failed = StagePackage
 		return res, fmt.Errorf("release stopped at %s: %w", StagePackage, err)
@@ -120,17 +128,24 @@ func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
 	res.Package = pkg
 	res.Chart, res.Version, res.AppVersion = pkg.Name(), pkg.Version(), pkg.Metadata.AppVersion
 	res.Path, res.Digest = pkg.Path, pkg.Digest.String()
-	res.Prerelease = IsPrerelease(pkg.Version())
+	res.Prerelease = chart.IsPrerelease(pkg.Version())
 	res.VersionFrom = built.Version.Source
 	log.Info("packaged", "chart", res.Chart, "version", res.Version, "path", res.Path)
+	if pkg.Version() != p.Version {
+		res.Failed = StagePackage
+		return res, errdef.Usage(fmt.Errorf("release stopped at %s: the plan was for %s %s but the package is %s (did HEAD or its tags move?); run the release again", StagePackage, p.Chart, p.Version, pkg.Version()))
+	}
 
 	// 2. Upgrade test.
-	if opts.Test == nil {
+	if !p.Runs(StageUpgradeTest) {
 		res.Skipped = append(res.Skipped, StageUpgradeTest)
 	} else {
 		t := opts.Test.Upgrade
 		if t.Logger == nil {
 			t.Logger = log
+		}
+		if t.Catalog == nil && p.UpgradeTest.Catalog != nil {
+			t.Catalog = p.UpgradeTest.Catalog.Catalog
 		}
 		if t.Chart, err = pkg.Load(); err != nil {
 			res.Failed = StageUpgradeTest
@@ -141,13 +156,6 @@ func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
 		if rep != nil {
 			r := rep.Result()
 			res.Test = &r
-			doc, jerr := json.MarshalIndent(r, "", "  ")
-			if jerr == nil {
-				if pkg.Attachments == nil {
-					pkg.Attachments = map[string][]byte{}
-				}
-				pkg.Attachments[UpgradeTestAttachment] = append(doc, '\n')
-			}
 		}
 		if err != nil {
 			res.Failed = StageUpgradeTest
@@ -156,15 +164,24 @@ func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
 	}
 
 	// 3. Publish.
-	targets := opts.Publish.Release
-	if res.Prerelease {
-		targets = opts.Publish.Test
-	}
-	if len(targets) == 0 {
+	if !p.Runs(StagePublish) {
 		res.Skipped = append(res.Skipped, StagePublish, StageBump)
 		return res, nil
 	}
-	published, err := publish.Run(ctx, pkg, targets, publish.Options{Logger: log})
+	targets := make([]publish.Target, len(p.Publish))
+	for i, t := range p.Publish {
+		targets[i] = t.Catalog
+	}
+	popts := publish.Options{Logger: log}
+	if res.Test != nil {
+		doc, err := json.MarshalIndent(res.Test, "", "  ")
+		if err != nil {
+			res.Failed = StagePublish
+			return res, fmt.Errorf("release stopped at %s: encoding the upgrade test's result: %w", StagePublish, err)
+		}
+		popts.Attachments = []catalog.Attachment{{Name: UpgradeTestAttachment, MediaType: UpgradeTestMediaType, Data: append(doc, '\n')}}
+	}
+	published, err := publish.Run(ctx, pkg, targets, popts)
 	for _, r := range published {
 		if r.Status != "" {
 			res.Published = append(res.Published, r)
@@ -176,19 +193,17 @@ func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
 	}
 
 	// 4. Bump.
-	if opts.Bump == nil || len(opts.Bump.Repos) == 0 {
-		res.Skipped = append(res.Skipped, StageBump)
-		return res, nil
-	}
-	if res.Prerelease {
-		log.Info("not bumping GitOps repositories for a pre-release", "version", res.Version)
+	if !p.Runs(StageBump) {
+		if p.Prerelease && opts.Bump != nil && len(opts.Bump.Repos) > 0 {
+			log.Info("not bumping GitOps repositories for a pre-release", "version", res.Version)
+		}
 		res.Skipped = append(res.Skipped, StageBump)
 		return res, nil
 	}
 	req := opts.Bump.Request
 	req.Chart, req.Version = res.Chart, res.Version
-	if opts.Bump.Versions != nil {
-		vs, err := opts.Bump.Versions.Versions(ctx, res.Chart)
+	if v := p.Bump.Versions; v != nil {
+		vs, err := v.Catalog.Versions(ctx, res.Chart)
 		if err != nil {
 			res.Failed = StageBump
 			return res, fmt.Errorf("release stopped at %s: listing the versions of %s: %w", StageBump, res.Chart, err)
@@ -218,11 +233,4 @@ func Run(ctx context.Context, dir string, opts Options) (*Result, error) {
 		return res, fmt.Errorf("release published %s %s but a bump failed (run `chartship bump` for the failed repositories): %w", res.Chart, res.Version, err)
 	}
 	return res, nil
-}
-
-// IsPrerelease reports whether a version is a pre-release (a dev build), which
-// goes to test catalogs and is never bumped downstream.
-func IsPrerelease(version string) bool {
-	v, err := semver.StrictNewVersion(version)
-	return err != nil || v.Prerelease() != ""
 }

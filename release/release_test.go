@@ -13,7 +13,6 @@ import (
 	"github.com/chartship/chartship/gitops"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/gittest"
-	"github.com/chartship/chartship/publish"
 	"github.com/chartship/chartship/release"
 )
 
@@ -39,11 +38,10 @@ func TestReleaseRoutesByVersionKind(t *testing.T) {
 	relCat := bare("release.git", map[string]string{"README.md": "x\n"})
 	testCat := bare("test.git", map[string]string{"README.md": "x\n"})
 	fleet := bare("fleet.git", map[string]string{"apps/hello.yaml": app})
-	open := func(p string) publish.Target {
-		c, err := catalog.Open("git+file://"+p, catalog.Options{})
-		require.NoError(t, err)
-		return c
-	}
+	cfg := &catalog.Config{Catalogs: []catalog.NamedCatalog{
+		{Name: "release", Git: "git+file://" + relCat},
+		{Name: "test", Git: "git+file://" + testCat, Test: true},
+	}}
 	t.Setenv("GIT_AUTHOR_NAME", "t")
 	t.Setenv("GIT_AUTHOR_EMAIL", "t@example.invalid")
 	t.Setenv("GIT_COMMITTER_NAME", "t")
@@ -55,7 +53,8 @@ func TestReleaseRoutesByVersionKind(t *testing.T) {
 				Version:     chart.VersionOptions{Version: version},
 				Name:        chart.NameOptions{AllowMismatch: true},
 			},
-			Publish: release.PublishOptions{Release: []publish.Target{open(relCat)}, Test: []publish.Target{open(testCat)}},
+			Routing:  release.Routing{Config: cfg},
+			Catalogs: catalog.DefaultOptions(),
 			Bump: &release.BumpOptions{
 				Repos:   []string{"file://" + fleet},
 				Request: gitops.Request{Policy: gitops.PolicySameMajor},

@@ -9,6 +9,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/registrytest"
 	"github.com/chartship/chartship/upgradetest"
@@ -19,7 +20,7 @@ import (
 func ociRegistry(t *testing.T, charts ...string) catalog.Catalog {
 	t.Helper()
 	reg := registrytest.New(t)
-	cat, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: catalog.OCIOptions{PlainHTTP: true}})
+	cat, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: oci.Options{PlainHTTP: true}})
 	require.NoError(t, err)
 	dir := t.TempDir()
 	for _, name := range charts {

@@ -106,20 +106,17 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 	if gitToken == "" {
 		gitToken = cmd.String("github-token")
 	}
-	opts := gitops.BumpOptions{
-		Logger:  log,
-		DryRun:  cmd.Bool("dry-run"),
-		Branch:  cmd.String("branch"),
-		PushTo:  cmd.String("push-to"),
-		PR:      cmd.Bool("pr"),
-		Message: cmd.String("message"),
-		GitHub:  gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api"), Repo: cmd.String("github-repo")},
-	}
+	opts := gitops.DefaultBumpOptions()
+	opts.Logger = log
+	opts.DryRun = cmd.Bool("dry-run")
+	opts.Branch, opts.PushTo, opts.PR = cmd.String("branch"), cmd.String("push-to"), cmd.Bool("pr")
+	opts.Message = cmd.String("message")
+	opts.GitHub = gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api"), Repo: cmd.String("github-repo")}
 	if gitToken != "" {
 		opts.Auth = gitops.GitAuth{Username: cmd.String("git-user"), Password: gitToken}
 	}
-	if opts.PR && opts.PushTo != "" {
-		return errdef.Usage(errors.New("--pr and --push-to exclude each other"))
+	if err := opts.Validate(); err != nil {
+		return err
 	}
 	if opts.GitHub.Repo != "" && len(repos) > 1 {
 		return errdef.Usage(errors.New("--github-repo names one repository; give one --repo with it"))

@@ -21,6 +21,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/githubtest"
 	"github.com/chartship/chartship/internal/gittest"
@@ -135,7 +136,7 @@ func TestNotifyCommand(t *testing.T) {
 // highest one it allows, not merely --version.
 func TestBumpCommandListsTheRegistry(t *testing.T) {
 	reg := registrytest.New(t)
-	cat, err := catalog.Open("oci://"+reg.Host+"/charts", catalog.Options{OCI: catalog.OCIOptions{PlainHTTP: true}})
+	cat, err := catalog.Open("oci://"+reg.Host+"/charts", catalog.Options{OCI: oci.Options{PlainHTTP: true}})
 	require.NoError(t, err)
 	for _, v := range []string{"1.3.0", "1.4.0", "2.0.0"} {
 		dir := t.TempDir()

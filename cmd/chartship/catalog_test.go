@@ -19,6 +19,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/gitrepo"
 	"github.com/chartship/chartship/internal/gittest"
 )
 
@@ -70,7 +71,7 @@ func TestGitOptionsFromFlagsAndEnv(t *testing.T) {
 	t.Setenv("GITHUB_TOKEN", "gh-token")
 	t.Setenv("CHARTSHIP_GIT_TOKEN", "")
 	t.Setenv("CHARTSHIP_SSH_KEY_BASE64", base64.StdEncoding.EncodeToString([]byte(key)))
-	var got catalog.GitOptions
+	var got gitrepo.Options
 	cmd := &cli.Command{Name: "x", Flags: gitFlags(), Action: func(_ context.Context, cmd *cli.Command) error {
 		var err error
 		got, err = gitOptions(cmd)
@@ -87,5 +88,5 @@ func TestGitOptionsFromFlagsAndEnv(t *testing.T) {
 	t.Setenv("CHARTSHIP_SSH_KEY_BASE64", "")
 	require.NoError(t, cmd.Run(context.Background(), []string{"x", "--retries", "0"}))
 	assert.Equal(t, "chartship-token", got.Token, "CHARTSHIP_GIT_TOKEN wins over GITHUB_TOKEN")
-	assert.Equal(t, -1, got.Retries, "--retries 0 means no retry")
+	assert.Equal(t, 0, got.Retries, "--retries 0 means no retry, in the library too")
 }

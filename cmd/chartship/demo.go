@@ -1,3 +1,9 @@
+//go:build demo
+
+// The demo command starts an OCI registry server in-process
+// (internal/localregistry, distribution/v3): it is built only with
+// -tags demo (make demo), so the production binary links no registry server.
+
 package main
 
 import (
@@ -10,6 +16,9 @@ import (
 
 	"github.com/chartship/chartship/internal/demo"
 )
+
+// optionalCommands are the commands of a demo build.
+func optionalCommands() []*cli.Command { return []*cli.Command{demoCommand()} }
 
 func demoCommand() *cli.Command {
 	return &cli.Command{

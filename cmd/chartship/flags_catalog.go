@@ -6,16 +6,12 @@ import (
 	"github.com/chartship/chartship/catalog"
 )
 
-// defaultRetries bounds both kinds of retry a publish makes: registry requests
-// that failed transiently, and git pushes rejected because other publishers moved
-// the catalog's branch (with 8 publishers at once, 8 rounds always suffice).
-const defaultRetries = 8
-
 // catalogFlags are the flags of commands that write to catalogs of any kind: the
 // OCI and git flags, with one --retries shared by both.
 func catalogFlags() []cli.Flag {
 	out := []cli.Flag{
-		&cli.IntFlag{Name: "retries", Value: defaultRetries,
+		// Both kinds of retry a publish makes share one default (internal/retry).
+		&cli.IntFlag{Name: "retries", Value: catalog.DefaultOptions().OCI.Retries,
 			Usage: "retries of a registry request that failed with 5xx, 429, 408 or a dropped connection, and of a git push rejected because the catalog moved (0: never retry)"},
 	}
 	for _, f := range concatFlags(ociFlags(), gitFlags()) {

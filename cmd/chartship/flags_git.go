@@ -7,8 +7,9 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/gitrepo"
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/git"
 )
 
 // Environment variables that carry git credentials. They are read from the
@@ -26,23 +27,19 @@ func gitFlags() []cli.Flag {
 		&cli.StringFlag{Name: "branch", Usage: "branch of a git catalog (default: the remote's default branch)"},
 		&cli.StringFlag{Name: "ssh-key", Usage: "SSH private key file for git+ssh:// catalogs (or the key base64-encoded in $" + envSSHKeyBase64 + ")", TakesFile: true},
 		&cli.StringFlag{Name: "git-username", Usage: "user name for HTTPS git catalogs (default x-access-token); the token comes from $" + envGitToken + " or $" + envGitHubToken},
-		&cli.IntFlag{Name: "retries", Value: 10, Usage: "how often to retry a push the git remote rejected because other publishers moved the branch"},
+		&cli.IntFlag{Name: "retries", Value: gitrepo.DefaultOptions().Retries, Usage: "how often to retry a push the git remote rejected because other publishers moved the branch"},
 	}
 }
 
 // gitOptions reads the git catalog flags and credentials of cmd.
-func gitOptions(cmd *cli.Command) (catalog.GitOptions, error) {
-	o := catalog.GitOptions{
-		IndexURL:   cmd.String("index-url"),
-		Branch:     cmd.String("branch"),
-		SSHKeyFile: cmd.String("ssh-key"),
-		Username:   cmd.String("git-username"),
-	}
-	r, err := retries(cmd)
-	if err != nil {
+func gitOptions(cmd *cli.Command) (gitrepo.Options, error) {
+	o := gitrepo.DefaultOptions()
+	o.IndexURL, o.Branch = cmd.String("index-url"), cmd.String("branch")
+	o.SSHKeyFile, o.Username = cmd.String("ssh-key"), cmd.String("git-username")
+	o.Retries = cmd.Int("retries")
+	if err := o.Validate(); err != nil {
 		return o, err
 	}
-	o.Retries = r
 	o.Token = os.Getenv(envGitToken)
 	if o.Token == "" {
 		o.Token = os.Getenv(envGitHubToken)
@@ -56,7 +53,7 @@ func gitOptions(cmd *cli.Command) (catalog.GitOptions, error) {
 		if o.SSHKeyFile != "" {
 			return o, errdef.Usage(errors.New("both --ssh-key and $" + envSSHKeyBase64 + " are set: use one"))
 		}
-		key, err := catalog.DecodeSSHKey(b64)
+		key, err := git.DecodeSSHKey(b64)
 		if err != nil {
 			return o, fmt.Errorf("$%s: %w", envSSHKeyBase64, err)
 		}

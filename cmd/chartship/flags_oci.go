@@ -1,24 +1,21 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/internal/errdef"
 )
 
 const ociFlagCategory = "OCI registries"
 
-var ociAzureAuthModes = []string{"auto", "environment", "workload-identity", "managed-identity", "off"}
-
 // ociFlags are the flags that configure OCI registries (oci:// catalogs).
 // Every flag also reads CHARTSHIP_<FLAG_NAME> (main.go adds it); the ones that
 // mirror a well-known variable read that too.
 func ociFlags() []cli.Flag {
+	def := oci.DefaultOptions()
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "plain-http", Category: ociFlagCategory,
 			Usage: "talk plain HTTP to OCI registries (local test registries only)"},
@@ -30,13 +27,13 @@ func ociFlags() []cli.Flag {
 			Usage: "OCI registry user (an ACR admin user or service principal ID); without it: docker/helm logins, then Azure AD for ACR"},
 		&cli.StringFlag{Name: "password", Category: ociFlagCategory, Sources: cli.EnvVars("CHARTSHIP_REGISTRY_PASSWORD"),
 			Usage: "OCI registry password; prefer the environment variable to the command line"},
-		&cli.IntFlag{Name: "retries", Category: ociFlagCategory, Value: catalog.OCIDefaultRetries,
+		&cli.IntFlag{Name: "retries", Category: ociFlagCategory, Value: def.Retries,
 			Usage: "retries per registry request after a 5xx, 429, 408 or dropped connection (0: never retry)"},
-		&cli.DurationFlag{Name: "registry-timeout", Category: ociFlagCategory, Value: catalog.OCIDefaultTimeout,
+		&cli.DurationFlag{Name: "registry-timeout", Category: ociFlagCategory, Value: def.Timeout,
 			Usage: "give up one registry operation (a push, a pull, a listing), retries included, after this long"},
 		&cli.BoolFlag{Name: "force", Category: ociFlagCategory,
 			Usage: "overwrite a pre-release version (1.2.3-dev.4) that holds different content: for dev charts in test namespaces only; released versions are never overwritten"},
-		&cli.StringFlag{Name: "azure-auth", Category: ociFlagCategory, Value: "auto",
+		&cli.StringFlag{Name: "azure-auth", Category: ociFlagCategory, Value: def.ACR.Auth,
 			Usage: "Azure AD sign-in for ACR: auto (*.azurecr.io: environment, then workload identity, then managed identity), environment, workload-identity, managed-identity or off"},
 		&cli.StringFlag{Name: "azure-token", Category: ociFlagCategory,
 			Usage: "an Azure AD access token to exchange for ACR access (e.g. from az account get-access-token); wins over --azure-auth"},
@@ -46,19 +43,6 @@ func ociFlags() []cli.Flag {
 			Usage: "client ID of a user-assigned managed identity or workload identity (default: AZURE_CLIENT_ID)"},
 		&cli.StringFlag{Name: "azure-authority-host", Category: ociFlagCategory, Sources: cli.EnvVars("AZURE_AUTHORITY_HOST"),
 			Usage: "Azure AD authority for sovereign or private clouds"},
-	}
-}
-
-// retries reads --retries for the catalog libraries, which read 0 as "the
-// default" and a negative number as "never retry".
-func retries(cmd *cli.Command) (int, error) {
-	switch r := cmd.Int("retries"); {
-	case r < 0:
-		return 0, errdef.Usage(fmt.Errorf("--retries %d: give 0 (never retry) or more", r))
-	case r == 0:
-		return -1, nil
-	default:
-		return r, nil
 	}
 }
 
@@ -82,40 +66,26 @@ func concatFlags(lists ...[]cli.Flag) []cli.Flag {
 	return out
 }
 
-// ociOptions reads the OCI flags into catalog options.
-func ociOptions(cmd *cli.Command) (catalog.OCIOptions, error) {
-	o := catalog.OCIOptions{
-		PlainHTTP:             cmd.Bool("plain-http"),
-		InsecureSkipTLSVerify: cmd.Bool("insecure-skip-tls-verify"),
-		CAFile:                cmd.String("ca-file"),
-		Username:              cmd.String("username"),
-		Password:              cmd.String("password"),
-		Timeout:               cmd.Duration("registry-timeout"),
-		Force:                 cmd.Bool("force"),
-		ACR: catalog.ACROptions{
-			Auth:          cmd.String("azure-auth"),
-			Token:         cmd.String("azure-token"),
-			TenantID:      cmd.String("azure-tenant-id"),
-			ClientID:      cmd.String("azure-client-id"),
-			AuthorityHost: cmd.String("azure-authority-host"),
-		},
+// ociOptions reads the OCI flags over oci.DefaultOptions and checks them
+// (oci.Options.Validate: the same check the library makes).
+func ociOptions(cmd *cli.Command) (oci.Options, error) {
+	o := oci.DefaultOptions()
+	o.PlainHTTP = cmd.Bool("plain-http")
+	o.InsecureSkipTLSVerify = cmd.Bool("insecure-skip-tls-verify")
+	o.CAFile = cmd.String("ca-file")
+	o.Username, o.Password = cmd.String("username"), cmd.String("password")
+	o.Retries = cmd.Int("retries")
+	o.Timeout = cmd.Duration("registry-timeout")
+	o.Force = cmd.Bool("force")
+	o.ACR = oci.ACROptions{
+		Auth:          cmd.String("azure-auth"),
+		Token:         cmd.String("azure-token"),
+		TenantID:      cmd.String("azure-tenant-id"),
+		ClientID:      cmd.String("azure-client-id"),
+		AuthorityHost: cmd.String("azure-authority-host"),
 	}
-	r, err := retries(cmd)
-	if err != nil {
-		return o, err
-	}
-	o.Retries = r
 	if o.Timeout <= 0 {
 		return o, errdef.Usage(fmt.Errorf("--registry-timeout %s: give a positive duration such as 5m", o.Timeout))
 	}
-	if !slices.Contains(ociAzureAuthModes, o.ACR.Auth) {
-		return o, errdef.Usage(fmt.Errorf("--azure-auth %q: use one of %v", o.ACR.Auth, ociAzureAuthModes))
-	}
-	if (o.Username == "") != (o.Password == "") {
-		return o, errdef.Usage(errors.New("give both --username and --password (or CHARTSHIP_REGISTRY_USERNAME and CHARTSHIP_REGISTRY_PASSWORD), or neither"))
-	}
-	if o.PlainHTTP && (o.InsecureSkipTLSVerify || o.CAFile != "") {
-		return o, errdef.Usage(errors.New("--plain-http uses no TLS: drop --insecure-skip-tls-verify and --ca-file, or drop --plain-http"))
-	}
-	return o, nil
+	return o, o.Validate()
 }

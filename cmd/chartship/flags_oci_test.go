@@ -14,6 +14,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/registrytest"
@@ -34,9 +35,9 @@ func ociTestCommand(action func(context.Context, *cli.Command) error) *cli.Comma
 	return cmd
 }
 
-func ociParse(t *testing.T, args ...string) (catalog.OCIOptions, error) {
+func ociParse(t *testing.T, args ...string) (oci.Options, error) {
 	t.Helper()
-	var got catalog.OCIOptions
+	var got oci.Options
 	var gotErr error
 	cmd := ociTestCommand(func(_ context.Context, cmd *cli.Command) error {
 		got, gotErr = ociOptions(cmd)
@@ -58,7 +59,7 @@ func TestOCIFlagsDefaults(t *testing.T) {
 	ociClearEnv(t)
 	o, err := ociParse(t)
 	require.NoError(t, err)
-	assert.Equal(t, catalog.OCIOptions{Retries: 5, Timeout: 5 * time.Minute, ACR: catalog.ACROptions{Auth: "auto"}}, o)
+	assert.Equal(t, oci.DefaultOptions(), o, "the flags' defaults are the library's")
 }
 
 func TestOCIFlagsAll(t *testing.T) {
@@ -67,11 +68,11 @@ func TestOCIFlagsAll(t *testing.T) {
 		"--retries", "0", "--registry-timeout", "30s", "--force", "--azure-auth", "workload-identity",
 		"--azure-token", "tok", "--azure-tenant-id", "ten", "--azure-client-id", "cid", "--azure-authority-host", "https://login.example/")
 	require.NoError(t, err)
-	assert.Equal(t, catalog.OCIOptions{
-		InsecureSkipTLSVerify: true, CAFile: "/ca.pem", Username: "u", Password: "p",
-		Retries: -1, Timeout: 30 * time.Second, Force: true,
-		ACR: catalog.ACROptions{Auth: "workload-identity", Token: "tok", TenantID: "ten", ClientID: "cid", AuthorityHost: "https://login.example/"},
-	}, o)
+	want := oci.DefaultOptions()
+	want.InsecureSkipTLSVerify, want.CAFile, want.Username, want.Password = true, "/ca.pem", "u", "p"
+	want.Retries, want.Timeout, want.Force = 0, 30*time.Second, true
+	want.ACR = oci.ACROptions{Auth: "workload-identity", Token: "tok", TenantID: "ten", ClientID: "cid", AuthorityHost: "https://login.example/"}
+	assert.Equal(t, want, o, "--retries 0 is the library's 0: never retry")
 }
 
 func TestOCIFlagsEnvironment(t *testing.T) {

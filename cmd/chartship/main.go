@@ -138,16 +138,15 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 		OnUsageError: func(_ context.Context, _ *cli.Command, err error, _ bool) error {
 			return errdef.Usage(err)
 		},
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			packageCommand(),
 			publishCommand(),
 			upgradeTestCommand(),
 			releaseCommand(),
-			demoCommand(),
 			bumpCommand(),
 			notifyCommand(),
 			catalogCommand(),
-		},
+		}, optionalCommands()...),
 	}
 	addEnvSources(root)
 	return root

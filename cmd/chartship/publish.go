@@ -72,41 +72,32 @@ Publishing is idempotent: a catalog that already holds the same bytes reports
 			if err := render(cmd, all, func(w io.Writer) { printPublishResults(w, all) }); err != nil {
 				return err
 			}
-			return errors.Join(errs...)
+			return errdef.Join(errs...)
 		},
 	}
 }
 
-// openTargets opens the catalogs to publish pkg to: those named with --to, or
-// else the configured release catalogs for a release and test catalogs for a
-// pre-release.
+// openTargets opens the catalogs to publish pkg to, as release.Routing
+// decides: those named with --to, or else the configured release catalogs for a
+// release and test catalogs for a pre-release.
 func openTargets(cfg *catalog.Config, to []string, pkg *chart.Package, opts catalog.Options) ([]publish.Target, error) {
-	refs := to
-	if len(refs) == 0 {
-		test := release.IsPrerelease(pkg.Version())
-		refs = names(cfg.Select(test))
-		if len(refs) == 0 {
-			kind := "release"
-			if test {
-				kind = "test"
-			}
-			return nil, errdef.Usage(fmt.Errorf("%s: no --to given and %s names no %s catalogs; give --to oci://… or git+https://…", pkg, catalog.ConfigFile, kind))
-		}
+	test := chart.IsPrerelease(pkg.Version())
+	ts, err := release.OpenTargets(release.Routing{Config: cfg, To: to}, test, opts)
+	if err != nil {
+		return nil, err
 	}
-	return openCatalogs(cfg, refs, opts)
-}
-
-// openCatalogs opens each ref, a URL or a name from cfg, as a publish target.
-func openCatalogs(cfg *catalog.Config, refs []string, opts catalog.Options) ([]publish.Target, error) {
-	var targets []publish.Target
-	for _, ref := range refs {
-		c, err := cfg.Open(ref, opts)
-		if err != nil {
-			return nil, err
+	if len(ts) == 0 {
+		kind := "release"
+		if test {
+			kind = "test"
 		}
-		targets = append(targets, c)
+		return nil, errdef.Usage(fmt.Errorf("%s: no --to given and %s names no %s catalogs; give --to oci://… or git+https://…", pkg, catalog.ConfigFile, kind))
 	}
-	return targets, nil
+	out := make([]publish.Target, len(ts))
+	for i, t := range ts {
+		out[i] = t.Catalog
+	}
+	return out, nil
 }
 
 func printPublishResults(w io.Writer, results []catalog.Result) {

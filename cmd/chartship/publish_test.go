@@ -14,6 +14,7 @@ import (
 	"helm.sh/helm/v3/pkg/repo"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/internal/gittest"
 	"github.com/chartship/chartship/internal/registrytest"
 )
@@ -76,7 +77,7 @@ func TestPublishToOCIAndGitCatalogsInOneRun(t *testing.T) {
 	}
 
 	// Real outcomes: the tag in the registry, the entry in the index.
-	oci, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: catalog.OCIOptions{CAFile: reg.CAFile, Username: "ci", Password: "registry-secret"}})
+	oci, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: oci.Options{CAFile: reg.CAFile, Username: "ci", Password: "registry-secret"}})
 	require.NoError(t, err)
 	versions, err := oci.Versions(context.Background(), "hello")
 	require.NoError(t, err)
@@ -150,4 +151,19 @@ func writeTemp(t *testing.T, content string) string {
 	p := filepath.Join(t.TempDir(), "index.yaml")
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 	return p
+}
+
+// TestPublishExitCodeIsTheMostSeriousFailure publishes to two catalogs that
+// both fail: one refuses the input (a read-only Helm repository: exit 1), one
+// is unreachable (exit 3). The exit code is 3 whatever the order of --to.
+func TestPublishExitCodeIsTheMostSeriousFailure(t *testing.T) {
+	pkg := packageHello(t, "1.4.0", "")
+	readOnly := "https://charts.example.invalid/"
+	unreachable := "git+file://" + filepath.Join(t.TempDir(), "missing.git")
+	for _, to := range [][]string{{readOnly, unreachable}, {unreachable, readOnly}} {
+		code, _, stderr := publishCLI(t, pkg, "--to", to[0], "--to", to[1], "--retries", "0")
+		assert.Equal(t, exitExternal, code, "--to %v: %s", to, stderr)
+		assert.Contains(t, stderr, "read-only")
+		assert.Contains(t, stderr, "missing.git")
+	}
 }

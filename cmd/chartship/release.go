@@ -9,10 +9,8 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/gitops"
 	"github.com/chartship/chartship/internal/errdef"
-	"github.com/chartship/chartship/publish"
 	"github.com/chartship/chartship/release"
 )
 
@@ -32,7 +30,8 @@ directory, or the single chart under helm/):
   4. bump the GitOps repositories given with --bump-repo (releases only).
 
 Each stage runs only when the one before succeeded: a chart that breaks its
-upgrade is never published. Running a release again is safe.
+upgrade is never published. Running a release again is safe. --dry-run prints
+the plan (text, or JSON with --output json) and writes nothing.
 
 Example (CircleCI, on a tag):
   chartship release --to release --cluster kind --junit /tmp/results/junit.xml \
@@ -42,6 +41,7 @@ Example (CircleCI, on a tag):
 			[]cli.Flag{
 				&cli.StringSliceFlag{Name: "to", Category: "publish", Usage: "catalog to publish to (repeatable): a URL or a name from .chartship.yaml (default: its release catalogs for a release, test catalogs for a dev build)"},
 				&cli.StringFlag{Name: "config-dir", Category: "publish", Usage: "directory holding .chartship.yaml (default: CHART_DIR's git work tree, else CHART_DIR)"},
+				&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (version, stages, catalogs, from-versions, bumps) and stop: nothing is packaged, pushed or committed"},
 				&cli.StringFlag{Name: "catalog-branch", Category: "publish", Usage: "branch of git catalogs (default: the remote's default branch)"},
 			},
 			releaseCatalogFlags(),
@@ -107,86 +107,26 @@ func runRelease(ctx context.Context, cmd *cli.Command) error {
 	if dir == "" {
 		dir = "."
 	}
-	log := logger(cmd)
-	build, err := packageOptions(cmd)
+	opts, err := releaseOptions(cmd, dir)
 	if err != nil {
 		return err
 	}
-	copts, err := catalogOptions(cmd)
+	plan, err := release.NewPlan(ctx, dir, opts)
 	if err != nil {
 		return err
 	}
-	copts.Git.Branch = cmd.String("catalog-branch")
-	cfg, err := loadConfig(cmd.String("config-dir"), dir)
-	if err != nil {
-		return err
+	if opts.DryRun {
+		return render(cmd, plan, plan.Text)
 	}
-	opts := release.Options{Package: build, Logger: log}
-	open := func(refs []string) ([]publish.Target, error) { return openCatalogs(cfg, refs, copts) }
-	if to := cmd.StringSlice("to"); len(to) > 0 {
-		if opts.Publish.Release, err = open(to); err != nil {
-			return err
-		}
-		opts.Publish.Test = opts.Publish.Release
-	} else {
-		if opts.Publish.Release, err = open(names(cfg.Select(false))); err != nil {
-			return err
-		}
-		if opts.Publish.Test, err = open(names(cfg.Select(true))); err != nil {
-			return err
-		}
-		if len(opts.Publish.Release)+len(opts.Publish.Test) == 0 {
-			return errdef.Usage(fmt.Errorf("nowhere to publish: give --to oci://… or git+https://…, or name catalogs in %s", catalog.ConfigFile))
-		}
-	}
-
-	if !cmd.Bool("skip-upgrade-test") {
-		t, err := scenarioOptions(cmd)
-		if err != nil {
-			return err
-		}
-		if t.FromFile == "" {
-			if t.Catalog, err = fromCatalog(cmd, cfg, cmd.StringSlice("to"), copts); err != nil {
-				return err
-			}
-		}
+	if opts.Test != nil {
 		cluster, err := openCluster(ctx, cmd)
 		if err != nil {
 			return err
 		}
 		defer closeCluster(ctx, cmd, cluster)
-		opts.Test = &release.TestOptions{Cluster: cluster, Upgrade: t}
+		plan.SetCluster(cluster)
 	}
-
-	if repos := splitList(cmd.StringSlice("bump-repo")); len(repos) > 0 {
-		if cmd.Bool("bump-pr") && cmd.String("bump-push-to") != "" {
-			return errdef.Usage(errors.New("--bump-pr and --bump-push-to exclude each other"))
-		}
-		b := &release.BumpOptions{
-			Repos:   repos,
-			Request: gitops.Request{Policy: cmd.String("bump-policy")},
-			Apply: gitops.BumpOptions{
-				Branch:  cmd.String("bump-branch"),
-				PushTo:  cmd.String("bump-push-to"),
-				PR:      cmd.Bool("bump-pr"),
-				Message: cmd.String("bump-message"),
-				GitHub:  gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api")},
-			},
-		}
-		if token := firstNonEmpty(copts.Git.Token, cmd.String("github-token")); token != "" {
-			b.Apply.Auth = gitops.GitAuth{Username: firstNonEmpty(copts.Git.Username, "x-access-token"), Password: token}
-		}
-		// The registry Flux watches lists the versions policies choose from.
-		for _, t := range opts.Publish.Release {
-			if c, ok := t.(catalog.Catalog); ok && strings.HasPrefix(c.String(), "oci://") {
-				b.Versions = c
-				break
-			}
-		}
-		opts.Bump = b
-	}
-
-	res, runErr := release.Run(ctx, dir, opts)
+	res, runErr := release.Execute(ctx, plan)
 	if res.UpgradeTest != nil {
 		if err := writeReports(cmd, res.UpgradeTest); err != nil {
 			return err
@@ -198,29 +138,54 @@ func runRelease(ctx context.Context, cmd *cli.Command) error {
 	return runErr
 }
 
-// fromCatalog picks where released versions are read: --from-catalog, else the
-// first release catalog of the config, else the first publish target.
-func fromCatalog(cmd *cli.Command, cfg *catalog.Config, refs []string, opts catalog.Options) (catalog.Catalog, error) {
-	ref := cmd.String("from-catalog")
-	if ref == "" {
-		switch rel := cfg.Select(false); {
-		case len(rel) > 0:
-			ref = rel[0].Name
-		case len(refs) > 0:
-			ref = refs[0]
-		default:
-			return nil, nil // first release: install test only
+// releaseOptions reads the release flags: every stage's options and the
+// routing inputs; the plan decides the rest.
+func releaseOptions(cmd *cli.Command, dir string) (release.Options, error) {
+	build, err := packageOptions(cmd)
+	if err != nil {
+		return release.Options{}, err
+	}
+	copts, err := catalogOptions(cmd)
+	if err != nil {
+		return release.Options{}, err
+	}
+	copts.Git.Branch = cmd.String("catalog-branch")
+	cfg, err := loadConfig(cmd.String("config-dir"), dir)
+	if err != nil {
+		return release.Options{}, err
+	}
+	opts := release.Options{
+		Package:  build,
+		Routing:  release.Routing{Config: cfg, To: cmd.StringSlice("to"), FromCatalog: cmd.String("from-catalog")},
+		Catalogs: copts,
+		DryRun:   cmd.Bool("dry-run"),
+		Logger:   logger(cmd),
+	}
+	if !cmd.Bool("skip-upgrade-test") {
+		t, err := scenarioOptions(cmd)
+		if err != nil {
+			return release.Options{}, err
+		}
+		opts.Test = &release.TestOptions{Upgrade: t}
+	}
+	if repos := splitList(cmd.StringSlice("bump-repo")); len(repos) > 0 {
+		if cmd.Bool("bump-pr") && cmd.String("bump-push-to") != "" {
+			return release.Options{}, errdef.Usage(errors.New("--bump-pr and --bump-push-to exclude each other"))
+		}
+		apply := gitops.DefaultBumpOptions()
+		apply.Branch, apply.PushTo, apply.PR = cmd.String("bump-branch"), cmd.String("bump-push-to"), cmd.Bool("bump-pr")
+		apply.Message = cmd.String("bump-message")
+		apply.GitHub = gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api")}
+		if token := firstNonEmpty(copts.Git.Token, cmd.String("github-token")); token != "" {
+			apply.Auth = gitops.GitAuth{Username: firstNonEmpty(copts.Git.Username, "x-access-token"), Password: token}
+		}
+		opts.Bump = &release.BumpOptions{
+			Repos:   repos,
+			Request: gitops.Request{Policy: cmd.String("bump-policy")},
+			Apply:   apply,
 		}
 	}
-	return cfg.Open(ref, opts)
-}
-
-func names(ns []catalog.NamedCatalog) []string {
-	var out []string
-	for _, n := range ns {
-		out = append(out, n.Name)
-	}
-	return out
+	return opts, nil
 }
 
 func firstNonEmpty(s ...string) string {

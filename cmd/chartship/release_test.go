@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/internal/gittest"
 	"github.com/chartship/chartship/internal/registrytest"
 	"github.com/chartship/chartship/internal/testcluster"
@@ -36,6 +37,43 @@ spec:
   version: 0.9.0 # {"$imagepolicy": "flux-system:hello:tag"}
 `
 
+// releaseFixture is an app repository around the sample chart, named after it,
+// whose .chartship.yaml names an OCI registry and a git catalog (release) and
+// a git test catalog, and a GitOps repository running the chart.
+type releaseFixture struct {
+	reg                                  *registrytest.Registry
+	releaseCat, testCat, gitopsRepo, app string
+}
+
+func newReleaseFixture(t *testing.T) releaseFixture {
+	t.Helper()
+	ociClearEnv(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(t.TempDir(), "config.json"))
+	for _, k := range []string{"CIRCLE_BRANCH", "CIRCLE_PROJECT_REPONAME", "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "GITHUB_REPOSITORY", "SOURCE_DATE_EPOCH"} {
+		t.Setenv(k, "")
+	}
+	f := releaseFixture{
+		reg:        registrytest.New(t),
+		releaseCat: filepath.Join(t.TempDir(), "catalog.git"),
+		testCat:    filepath.Join(t.TempDir(), "test-catalog.git"),
+		gitopsRepo: filepath.Join(t.TempDir(), "gitops.git"),
+		app:        filepath.Join(t.TempDir(), "hello"),
+	}
+	for _, bare := range []string{f.releaseCat, f.testCat, f.gitopsRepo} {
+		gittest.InitBare(t, bare)
+	}
+	gittest.Seed(t, f.gitopsRepo, map[string]string{"apps/hello.yaml": gitopsApp}, "gitops")
+	require.NoError(t, os.CopyFS(filepath.Join(f.app, "helm", "hello"), os.DirFS("../../testdata/charts/hello")))
+	cfg := "catalogs:\n" +
+		"  - name: oci\n    oci: " + f.reg.Ref("charts") + "\n" +
+		"  - name: catalog\n    git: git+file://" + f.releaseCat + "\n    indexURL: https://example.github.io/catalog/\n" +
+		"  - name: test\n    git: git+file://" + f.testCat + "\n    test: true\n"
+	require.NoError(t, os.WriteFile(filepath.Join(f.app, ".chartship.yaml"), []byte(cfg), 0o644))
+	gittest.Git(t, "", "init", "--quiet", "--initial-branch=main", f.app)
+	return f
+}
+
 // TestReleaseEndToEnd releases the sample chart from a real git repository
 // through every stage: package from the tag, upgrade test in the test cluster
 // from the released version in the OCI registry, publish to the registry and a
@@ -43,30 +81,8 @@ spec:
 // catalog only, and a release that breaks the upgrade is never published.
 func TestReleaseEndToEnd(t *testing.T) {
 	kc := testcluster.Kubeconfig(t)
-	ociClearEnv(t)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(t.TempDir(), "config.json"))
-	for _, k := range []string{"CIRCLE_BRANCH", "CIRCLE_PROJECT_REPONAME", "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "GITHUB_REPOSITORY", "SOURCE_DATE_EPOCH"} {
-		t.Setenv(k, "")
-	}
-	reg := registrytest.New(t)
-	releaseCat := filepath.Join(t.TempDir(), "catalog.git")
-	testCat := filepath.Join(t.TempDir(), "test-catalog.git")
-	gitopsRepo := filepath.Join(t.TempDir(), "gitops.git")
-	for _, bare := range []string{releaseCat, testCat, gitopsRepo} {
-		gittest.InitBare(t, bare)
-	}
-	gittest.Seed(t, gitopsRepo, map[string]string{"apps/hello.yaml": gitopsApp}, "gitops")
-
-	// The app repository, named after its chart.
-	app := filepath.Join(t.TempDir(), "hello")
-	require.NoError(t, os.CopyFS(filepath.Join(app, "helm", "hello"), os.DirFS("../../testdata/charts/hello")))
-	cfg := "catalogs:\n" +
-		"  - name: oci\n    oci: " + reg.Ref("charts") + "\n" +
-		"  - name: catalog\n    git: git+file://" + releaseCat + "\n    indexURL: https://example.github.io/catalog/\n" +
-		"  - name: test\n    git: git+file://" + testCat + "\n    test: true\n"
-	require.NoError(t, os.WriteFile(filepath.Join(app, ".chartship.yaml"), []byte(cfg), 0o644))
-	gittest.Git(t, "", "init", "--quiet", "--initial-branch=main", app)
+	f := newReleaseFixture(t)
+	reg, releaseCat, testCat, gitopsRepo, app := f.reg, f.releaseCat, f.testCat, f.gitopsRepo, f.app
 	commit := func(msg string) {
 		gittest.Git(t, app, "add", "-A")
 		gittest.Git(t, app, "commit", "--quiet", "--allow-empty", "-m", msg)
@@ -88,7 +104,7 @@ func TestReleaseEndToEnd(t *testing.T) {
 		return code, res, errOut.String()
 	}
 	ociVersions := func() []string {
-		c, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: catalog.OCIOptions{PlainHTTP: true}})
+		c, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: oci.Options{PlainHTTP: true}})
 		require.NoError(t, err)
 		vs, err := c.Versions(context.Background(), "hello")
 		require.NoError(t, err)
@@ -180,4 +196,84 @@ func TestReleaseEndToEnd(t *testing.T) {
 	assert.Equal(t, []string{"1.0.0", "1.1.0"}, ociVersions())
 	assert.NotContains(t, gittest.Git(t, releaseCat, "show", "main:index.yaml"), "1.2.0")
 	assert.Equal(t, "1.1.0", appVersion())
+}
+
+// TestReleaseDryRunPrintsThePlanAndWritesNothing: --dry-run prints the plan —
+// the version from the tag, every stage, the catalogs by kind, where the
+// from-versions and the bump's versions come from — as text and as JSON, and
+// writes nothing: no archive, no request to the registry, no commit in the
+// catalogs, the GitOps repository or the app repository. No cluster is needed.
+func TestReleaseDryRunPrintsThePlanAndWritesNothing(t *testing.T) {
+	f := newReleaseFixture(t)
+	reg, releaseCat, testCat, gitopsRepo, app := f.reg, f.releaseCat, f.testCat, f.gitopsRepo, f.app
+	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	gittest.Git(t, app, "add", "-A")
+	gittest.Git(t, app, "commit", "--quiet", "-m", "hello chart")
+	gittest.Git(t, app, "tag", "v1.0.0")
+
+	heads := func() []string {
+		var out []string
+		for _, r := range []string{releaseCat, testCat, gitopsRepo, app} {
+			out = append(out, gittest.Git(t, r, "for-each-ref"))
+		}
+		return append(out, gittest.Git(t, app, "status", "--porcelain", "--ignored"))
+	}
+	before := heads()
+	dest := filepath.Join(t.TempDir(), "build")
+	dryRun := func(output string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), []string{"chartship", "--output", output, "--log-format", "plain", "release", app,
+			"--dry-run", "--destination", dest, "--plain-http", "--cluster", "kind", "--kind-name", "must-not-start",
+			"--bump-repo", "file://" + gitopsRepo, "--bump-push-to", "main"}, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+
+	code, text, stderr := dryRun("text")
+	require.Equal(t, exitOK, code, stderr)
+	for _, want := range []string{
+		"Plan: release hello 1.0.0 (release, version from tag)",
+		"package      into " + dest,
+		"upgrade-test from stable in oci  " + reg.Ref("charts") + " (oci)",
+		"publish      oci  " + reg.Ref("charts") + " (oci)",
+		"git  git+file://" + releaseCat + " (catalog)",
+		"bump         file://" + gitopsRepo + " (policy same-major, push to main; versions from oci  " + reg.Ref("charts") + " (oci))",
+	} {
+		assert.Contains(t, text, want)
+	}
+	assert.NotContains(t, text, testCat, "a release goes to the release catalogs only")
+
+	code, out, stderr := dryRun("json")
+	require.Equal(t, exitOK, code, stderr)
+	var plan struct {
+		Chart, Version string
+		Prerelease     bool
+		Stages         []struct {
+			Stage string
+			Run   bool
+		}
+		Publish []struct{ Name, Ref, Kind string }
+		Bump    struct {
+			Versions struct{ Name, Kind string }
+		}
+		UpgradeTest struct {
+			Catalog struct{ Name string }
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &plan), out)
+	assert.Equal(t, "hello", plan.Chart)
+	assert.Equal(t, "1.0.0", plan.Version)
+	assert.False(t, plan.Prerelease)
+	require.Len(t, plan.Stages, 4)
+	for _, s := range plan.Stages {
+		assert.True(t, s.Run, s.Stage)
+	}
+	require.Len(t, plan.Publish, 2)
+	assert.Equal(t, []string{"oci", "git"}, []string{plan.Publish[0].Kind, plan.Publish[1].Kind})
+	assert.Equal(t, "oci", plan.Bump.Versions.Name, "the registry Flux watches")
+	assert.Equal(t, "oci", plan.UpgradeTest.Catalog.Name, "the first release catalog")
+
+	// Nothing was written anywhere.
+	assert.NoDirExists(t, dest, "no archive")
+	assert.Empty(t, reg.Requests(), "not one request to the registry")
+	assert.Equal(t, before, heads(), "no commit, tag or file in any repository")
 }

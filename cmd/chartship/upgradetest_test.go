@@ -16,6 +16,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/registrytest"
 	"github.com/chartship/chartship/internal/testcluster"
@@ -107,7 +108,7 @@ func TestUpgradeTestCommand(t *testing.T) {
 
 	// From-version from an OCI catalog: --catalog oci://… with the OCI flags.
 	reg := registrytest.New(t)
-	cat, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: catalog.OCIOptions{PlainHTTP: true}})
+	cat, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: oci.Options{PlainHTTP: true}})
 	require.NoError(t, err)
 	hello, err := loader.Load(upgradeTestdata("hello-1.0.0"))
 	require.NoError(t, err)

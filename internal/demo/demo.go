@@ -21,7 +21,6 @@ import (
 	gitcli "github.com/chartship/chartship/internal/git"
 	"github.com/chartship/chartship/internal/localregistry"
 	"github.com/chartship/chartship/internal/logging"
-	"github.com/chartship/chartship/publish"
 	"github.com/chartship/chartship/release"
 	"github.com/chartship/chartship/upgradetest"
 )
@@ -125,14 +124,18 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	copts := catalog.Options{Logger: log, OCI: catalog.OCIOptions{PlainHTTP: true}}
-	var targets []publish.Target
-	for _, n := range config.Catalogs {
-		c, err := config.Open(n.Name, copts)
-		if err != nil {
-			return nil, err
-		}
-		targets = append(targets, c)
+	copts := catalog.DefaultOptions()
+	copts.Logger, copts.OCI.PlainHTTP = log, true
+	// The same plan as `chartship release` makes: both catalogs are release
+	// catalogs; the from-versions and the versions Flux chooses from come from
+	// the first, the OCI registry (release.Routing).
+	relOpts := release.Options{
+		Package:  chart.BuildOptions{Destination: filepath.Join(work, "build"), Logger: log},
+		Routing:  release.Routing{Config: config},
+		Catalogs: copts,
+		Test:     &release.TestOptions{Cluster: opts.Cluster, Upgrade: upgradetest.Options{Values: opts.Values, Timeout: defaultTimeout, Logger: log}},
+		Bump:     &release.BumpOptions{Repos: []string{res.GitOps}, Apply: bumpApply(log)},
+		Logger:   log,
 	}
 	oci, err := config.Open("oci", copts)
 	if err != nil {
@@ -157,19 +160,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return nil, err
 		}
 		log.Info("releasing", "tag", tag)
-		r, err := release.Run(ctx, app, release.Options{
-			Package: chart.BuildOptions{Destination: filepath.Join(work, "build"), Logger: log},
-			Test: &release.TestOptions{Cluster: opts.Cluster, Upgrade: upgradetest.Options{
-				Catalog: oci, Values: opts.Values, Timeout: defaultTimeout, Logger: log,
-			}},
-			Publish: release.PublishOptions{Release: targets},
-			Bump: &release.BumpOptions{
-				Repos:    []string{res.GitOps},
-				Versions: oci,
-				Apply:    gitops.BumpOptions{PushTo: "main", Logger: log},
-			},
-			Logger: log,
-		})
+		r, err := release.Run(ctx, app, relOpts)
 		res.Releases = append(res.Releases, r)
 		if err != nil {
 			return res, err
@@ -192,6 +183,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 }
 
 const defaultTimeout = 3 * time.Minute
+
+// bumpApply pushes bumps straight to the GitOps repository's main branch.
+func bumpApply(log *slog.Logger) gitops.BumpOptions {
+	o := gitops.DefaultBumpOptions()
+	o.PushTo, o.Logger = "main", log
+	return o
+}
 
 // gitRunner runs git (internal/git) in a directory as the demo's author.
 type gitRunner struct {

@@ -43,8 +43,14 @@ func Check(err error) error { return wrap(ErrCheck, err) }
 // Nil stays nil.
 func External(err error) error { return wrap(ErrExternal, err) }
 
-// Kind returns the outermost classification of err (ErrUsage, ErrCheck or
-// ErrExternal), or nil when err is not classified.
+// severity orders the kinds: an external failure beats a failed check beats
+// bad input (who has to act first).
+var severity = map[error]int{ErrUsage: 1, ErrCheck: 2, ErrExternal: 3}
+
+// Kind returns the classification of err (ErrUsage, ErrCheck or ErrExternal),
+// or nil when err is not classified: the outermost one along a chain of
+// wrapping, and the most serious one among the errors a join holds, whatever
+// their order.
 func Kind(err error) error {
 	for err != nil {
 		if k, ok := err.(*kindError); ok {
@@ -54,12 +60,13 @@ func Kind(err error) error {
 		case interface{ Unwrap() error }:
 			err = u.Unwrap()
 		case interface{ Unwrap() []error }:
+			var worst error
 			for _, e := range u.Unwrap() {
-				if k := Kind(e); k != nil {
-					return k
+				if k := Kind(e); severity[k] > severity[worst] {
+					worst = k
 				}
 			}
-			return nil
+			return worst
 		default:
 			return nil
 		}
@@ -68,18 +75,14 @@ func Kind(err error) error {
 }
 
 // Join joins errs (nils dropped) and classifies the result by the most serious
-// kind among them: an external failure beats a failed check beats bad input.
+// kind among them (see Kind).
 func Join(errs ...error) error {
 	joined := errors.Join(errs...)
 	if joined == nil {
 		return nil
 	}
-	for _, kind := range []error{ErrExternal, ErrCheck, ErrUsage} {
-		for _, e := range errs {
-			if e != nil && errors.Is(e, kind) {
-				return wrap(kind, joined)
-			}
-		}
+	if k := Kind(joined); k != nil {
+		return wrap(k, joined)
 	}
 	return joined
 }

@@ -44,3 +44,21 @@ func TestJoinTakesTheMostSeriousKind(t *testing.T) {
 	assert.Nil(t, Kind(Join(errors.New("plain"))))
 	assert.Equal(t, "repo a: bad YAML\nrepo b: push rejected", Join(usage, external).Error())
 }
+
+// A failure on several targets at once (publish's --to, bump's repositories)
+// exits with the most serious kind among them, whatever order they came in.
+func TestKindOfAJoinIsTheMostSeriousWhateverTheOrder(t *testing.T) {
+	usage := Usage(errors.New("catalog a: read-only"))
+	check := Check(errors.New("catalog b: conflict"))
+	external := External(errors.New("catalog c: registry down"))
+	for _, errs := range [][]error{
+		{usage, external}, {external, usage},
+		{usage, check, external}, {check, external, usage}, {external, check, usage},
+	} {
+		err := fmt.Errorf("publishing: %w", errors.Join(errs...))
+		assert.Equal(t, ErrExternal, Kind(err), "%v", errs)
+		assert.Equal(t, ErrExternal, Kind(Join(errs...)), "%v", errs)
+	}
+	assert.Equal(t, ErrCheck, Kind(errors.Join(usage, check)))
+	assert.Equal(t, ErrCheck, Kind(errors.Join(check, usage)))
+}

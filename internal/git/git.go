@@ -8,6 +8,7 @@ package git
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/logging"
 	"github.com/chartship/chartship/internal/redact"
 )
@@ -184,6 +186,24 @@ func WriteSSHKey(dir string, key []byte) (string, error) {
 		return "", fmt.Errorf("writing the SSH key to a private file: %w", err)
 	}
 	return p, nil
+}
+
+// DecodeSSHKey decodes an SSH private key stored base64-encoded in a CI
+// variable (as CircleCI and others keep multi-line secrets); a key that is
+// already PEM text is returned as it is.
+func DecodeSSHKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "-----BEGIN") {
+		return []byte(s + "\n"), nil
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), ""))
+	if err != nil {
+		return nil, errdef.Usage(errors.New("the SSH key variable is neither a PEM key nor base64 of one"))
+	}
+	if !bytes.Contains(b, []byte("PRIVATE KEY")) {
+		return nil, errdef.Usage(errors.New("the SSH key variable decodes to something that is not a private key"))
+	}
+	return b, nil
 }
 
 // IsPushRejected reports a push the remote refused because the branch moved:

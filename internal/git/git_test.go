@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/gittest"
 )
 
@@ -46,4 +47,16 @@ func TestErrorsAreClassified(t *testing.T) {
 	}
 	assert.False(t, IsPushRejected(errors.New("plain")))
 	assert.Equal(t, `ssh -i '/tmp/it'\''s key' -o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes -o StrictHostKeyChecking=accept-new`, SSHCommand("/tmp/it's key"))
+}
+
+func TestDecodeSSHKey(t *testing.T) {
+	key := "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n"
+	b, err := DecodeSSHKey("LS0tLS1CRUdJTiBPUEVOU1NIIFBSSVZBVEUgS0VZLS0tLS0KYWJjCi0tLS0tRU5EIE9QRU5TU0ggUFJJVkFURSBLRVktLS0tLQo=")
+	require.NoError(t, err)
+	assert.Equal(t, key, string(b))
+	b, err = DecodeSSHKey(key)
+	require.NoError(t, err)
+	assert.Equal(t, key, string(b))
+	_, err = DecodeSSHKey("bm90IGEga2V5")
+	assert.True(t, errors.Is(err, errdef.ErrUsage))
 }

@@ -16,11 +16,15 @@ const EnvKubeconfig = "CHARTSHIP_TEST_KUBECONFIG"
 
 // Kubeconfig returns the test cluster's kubeconfig path. Without one the test is
 // skipped, except in CI (CI=true), where `make test` always starts the cluster and
-// its absence is a failure.
+// its absence is a failure — unless the run is -short (make test-short), which
+// runs only what needs no cluster, in CI too.
 func Kubeconfig(t testing.TB) string {
 	t.Helper()
 	kc := os.Getenv(EnvKubeconfig)
 	if kc == "" {
+		if testing.Short() {
+			t.Skip("-short: needs the test cluster (" + EnvKubeconfig + "); make test runs it")
+		}
 		if os.Getenv("CI") == "true" {
 			t.Fatal(EnvKubeconfig + " is not set; `make test` starts the local test cluster (scripts/testcluster up DIR)")
 		}
@@ -37,6 +41,9 @@ const EnvKindNodeImage = "CHARTSHIP_KIND_NODE_IMAGE"
 // skipped, except in CI, where `make test` always prepares it.
 func KindNodeImage(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: no real-pod tests")
+	}
 	img := os.Getenv(EnvKindNodeImage)
 	if img == "" {
 		if os.Getenv("CI") == "true" {
