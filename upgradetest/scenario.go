@@ -296,6 +296,9 @@ func (s *scenario) teardown(ctx context.Context) error {
 	if s.cfg == nil || s.client == nil {
 		return nil
 	}
+	// Clean up also after an interrupt (Ctrl-C cancels ctx): nothing is left in the cluster.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
 	var errs []string
 	if _, err := action.NewHistory(s.cfg).Run(s.release); err == nil {
 		un := action.NewUninstall(s.cfg)

@@ -44,7 +44,7 @@ Example:
 // clusterFlags choose the cluster an upgrade test runs in.
 func clusterFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "cluster", Value: "kind", Usage: "where to run: kind (create or reuse a kind cluster) or kubeconfig (an existing cluster)"},
+		&cli.StringFlag{Name: "cluster", Value: "kind", Usage: "where to run: kind (create or reuse a kind cluster) or kubeconfig (an existing cluster; the default when --kubeconfig or --kube-context is given)"},
 		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file for --cluster kubeconfig (default: $KUBECONFIG, then ~/.kube/config)"},
 		&cli.StringFlag{Name: "kube-context", Usage: "kubeconfig context (default: the current one)"},
 		&cli.StringFlag{Name: "kind-name", Value: "chartship", Usage: "kind cluster name; reused when it exists"},
@@ -93,9 +93,14 @@ func scenarioOptions(cmd *cli.Command) (upgradetest.Options, error) {
 	}, nil
 }
 
-// openCluster opens the cluster the cluster flags name; close it when done.
+// openCluster opens the cluster the cluster flags name; close it when done. --kubeconfig or
+// --kube-context without --cluster means the kubeconfig cluster.
 func openCluster(ctx context.Context, cmd *cli.Command) (*upgradetest.Cluster, error) {
-	switch cmd.String("cluster") {
+	kind := cmd.String("cluster")
+	if !cmd.IsSet("cluster") && (cmd.String("kubeconfig") != "" || cmd.String("kube-context") != "") {
+		kind = "kubeconfig"
+	}
+	switch kind {
 	case "kind":
 		c, err := upgradetest.KindCluster(ctx, upgradetest.KindOptions{
 			Name: cmd.String("kind-name"), NodeImage: cmd.String("kind-node-image"),

@@ -75,6 +75,22 @@ func TestUpgradeTestCommandKind(t *testing.T) {
 	assert.Empty(t, bytes.TrimSpace(out), "the cluster this run created is deleted")
 }
 
+// TestUpgradeTestCommandKubeconfigMeansCluster: --kubeconfig alone picks the kubeconfig
+// cluster; kind (here without an engine) is not tried.
+func TestUpgradeTestCommandKubeconfigMeansCluster(t *testing.T) {
+	kc := testcluster.Kubeconfig(t)
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-engine.sock"))
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"chartship", "--output", "json", "upgrade-test", upgradeTestdata("hello-1.1.0"),
+		"--kubeconfig", kc, "--from-file", upgradeTestdata("hello-1.0.0"), "--skip-tests"}, &stdout, &stderr)
+	require.Equal(t, exitOK, code, "stderr: %s", stderr.String())
+	var rep struct {
+		Cluster string `json:"cluster"`
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &rep), stdout.String())
+	assert.Equal(t, "kubeconfig:"+kc, rep.Cluster)
+}
+
 func TestUpgradeTestCommandUsage(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"chartship", "upgrade-test", upgradeTestdata("hello-1.1.0"),
