@@ -103,7 +103,7 @@ func KindCluster(ctx context.Context, opts KindOptions) (*Cluster, error) {
 	}
 	if err != nil {
 		if owned && !opts.Keep {
-			_ = deleteKind(p, opts.Name, log)
+			_ = deleteKind(p, st, opts.Name, log)
 			st.remove()
 		}
 		st.close()
@@ -131,7 +131,7 @@ func KindCluster(ctx context.Context, opts KindOptions) (*Cluster, error) {
 			return nil
 		}
 		log.Info("deleting kind cluster", "name", opts.Name)
-		if err := deleteKind(p, opts.Name, log); err != nil {
+		if err := deleteKind(p, st, opts.Name, log); err != nil {
 			return err
 		}
 		st.remove()
@@ -174,7 +174,7 @@ func acquireKind(ctx context.Context, p *cluster.Provider, st *kindStateFile, op
 		default:
 			log.Warn("kind cluster left behind by a killed run is not usable; deleting and re-creating it",
 				"name", opts.Name, "reason", healthErr)
-			if err := deleteKind(p, opts.Name, log); err != nil {
+			if err := deleteKind(p, st, opts.Name, log); err != nil {
 				return nil, false, err
 			}
 			st.remove()
@@ -197,8 +197,10 @@ func createKind(ctx context.Context, p *cluster.Provider, st *kindStateFile, opt
 	if err := st.write(&kindState{Name: opts.Name, Engine: st.engine, PID: os.Getpid(), Keep: opts.Keep, Created: time.Now().UTC()}); err != nil {
 		return nil, false, err
 	}
-	scratch, cleanup := scratchKubeconfig()
-	defer cleanup()
+	// kind writes the new cluster's kubeconfig here, not into the user's; chartship holds
+	// the credentials in memory. In the state directory, so a killed run leaves no litter.
+	scratch := st.scratchKubeconfig()
+	defer os.Remove(scratch)
 	createOpts := []cluster.CreateOption{
 		cluster.CreateWithV1Alpha4Config(cfg),
 		cluster.CreateWithWaitForReady(opts.CreateTimeout),
@@ -216,7 +218,7 @@ func createKind(ctx context.Context, p *cluster.Provider, st *kindStateFile, opt
 	case <-ctx.Done():
 		// kind's Create takes no context: wait for it, then delete what it made.
 		<-done
-		_ = deleteKind(p, opts.Name, log)
+		_ = deleteKind(p, st, opts.Name, log)
 		st.remove()
 		return nil, false, fmt.Errorf("creating kind cluster %q: %w", opts.Name, ctx.Err())
 	}
@@ -419,9 +421,9 @@ func localImageID(ctx context.Context, img string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-func deleteKind(p *cluster.Provider, name string, log *slog.Logger) error {
-	scratch, cleanup := scratchKubeconfig()
-	defer cleanup()
+func deleteKind(p *cluster.Provider, st *kindStateFile, name string, log *slog.Logger) error {
+	scratch := st.scratchKubeconfig()
+	defer os.Remove(scratch)
 	if err := p.Delete(name, scratch); err != nil {
 		log.Warn("deleting kind cluster failed", "name", name, "error", err)
 		return fmt.Errorf("deleting kind cluster %q: %w; delete it with `kind delete cluster --name %s`", name, err, name)
@@ -539,6 +541,11 @@ func (s *kindStateFile) write(st *kindState) error {
 
 func (s *kindStateFile) remove() { _ = os.Remove(s.path) }
 
+// scratchKubeconfig is where kind may write a kubeconfig for this cluster (removed after).
+func (s *kindStateFile) scratchKubeconfig() string {
+	return strings.TrimSuffix(s.path, ".json") + ".kubeconfig"
+}
+
 func (s *kindStateFile) close() {
 	for _, f := range []*os.File{s.decide, s.use} {
 		if f != nil {
@@ -554,16 +561,6 @@ func processAlive(pid int) bool {
 	}
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
-// scratchKubeconfig keeps kind from editing the user's kubeconfig: chartship holds the
-// cluster's credentials in memory; kind writes its copy into a temporary file removed at once.
-func scratchKubeconfig() (string, func()) {
-	dir, err := os.MkdirTemp("", "chartship-kind-")
-	if err != nil {
-		return filepath.Join(os.TempDir(), "chartship-kind-kubeconfig"), func() {}
-	}
-	return filepath.Join(dir, "kubeconfig"), func() { _ = os.RemoveAll(dir) }
 }
 
 // kindLogger passes kind's progress to chartship's logger: its status lines at Info,
