@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -345,7 +346,7 @@ func TestKindProvider(t *testing.T) {
 		cmd.Stdout, cmd.Stderr = &out, &out
 		require.NoError(t, cmd.Start())
 		deadline := time.Now().Add(3 * time.Minute)
-		for !contains(kindClusters(t), name) {
+		for !slices.Contains(kindClusters(t), name) {
 			require.True(t, time.Now().Before(deadline), "the helper never started a kind cluster:\n%s", out.String())
 			time.Sleep(500 * time.Millisecond)
 		}
@@ -390,14 +391,6 @@ func kindClusters(t *testing.T) []string {
 	return strings.Fields(string(out))
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 func reportText(rep *upgradetest.Report) string {
 	var b bytes.Buffer
