@@ -391,7 +391,6 @@ func kindClusters(t *testing.T) []string {
 	return strings.Fields(string(out))
 }
 
-
 func reportText(rep *upgradetest.Report) string {
 	var b bytes.Buffer
 	rep.Text(&b)
