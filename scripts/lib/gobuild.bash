@@ -23,6 +23,14 @@ gb_env() {
 	export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
 }
 
+# gb_modfield MODULE@VERSION FIELD — a field of `go mod download -json` (Dir, GoMod, ...),
+# downloading the module into the module cache if need be.
+gb_modfield() {
+	(cd "$CHARTSHIP_CACHE" 2>/dev/null || cd /; GOFLAGS='' go mod download -json "$1") \
+		| sed -n 's/^[[:space:]]*"'"$2"'": "\(.*\)",$/\1/p'
+}
+gb_moddir() { gb_modfield "$1" Dir; }
+
 # gb_newmodule DIR NAME — a throwaway Go module.
 gb_newmodule() {
 	local dir=$1 name=$2
@@ -76,7 +84,7 @@ gb_kubernetes() {
 	gb_env
 	if [[ ! -f $src/go.mod ]] ; then
 		gb_newmodule "$src.tmp" "kubernetes"
-		gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+		gomod=$(gb_modfield "k8s.io/kubernetes@v$K8S_VERSION" GoMod)
 		[[ -f $gomod ]] || gb_die "cannot download k8s.io/kubernetes@v$K8S_VERSION's go.mod"
 		{
 			echo
