@@ -194,7 +194,8 @@ func createKind(ctx context.Context, p *cluster.Provider, st *kindStateFile, opt
 	log.Info("creating kind cluster", "name", opts.Name, "image", opts.NodeImage, "host", notes)
 	// Record ownership before the first container exists: a run killed from here on
 	// leaves a cluster the next run knows it may delete.
-	if err := st.write(&kindState{Name: opts.Name, Engine: st.engine, PID: os.Getpid(), Keep: opts.Keep, Created: time.Now().UTC()}); err != nil {
+	rec := &kindState{Name: opts.Name, Engine: st.engine, PID: os.Getpid(), Keep: opts.Keep, Created: time.Now().UTC()}
+	if err := st.write(rec); err != nil {
 		return nil, false, err
 	}
 	// kind writes the new cluster's kubeconfig here, not into the user's; chartship holds
@@ -232,7 +233,8 @@ func createKind(ctx context.Context, p *cluster.Provider, st *kindStateFile, opt
 	if err != nil {
 		return nil, true, fmt.Errorf("kind cluster %q was created but does not answer: %w", opts.Name, err)
 	}
-	if err := st.write(&kindState{Name: opts.Name, Engine: st.engine, PID: os.Getpid(), Keep: opts.Keep, Ready: true, Created: time.Now().UTC()}); err != nil {
+	rec.Ready = true
+	if err := st.write(rec); err != nil {
 		return nil, true, err
 	}
 	log.Info("kind cluster ready", "name", opts.Name, "seconds", time.Since(start).Round(100*time.Millisecond).Seconds())

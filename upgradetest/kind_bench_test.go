@@ -59,7 +59,6 @@ func BenchmarkKindUpgradeTestVsHelm4(b *testing.B) {
 		helm4(b, helm, kcPath, "uninstall", "app", "-n", ns, "--wait")
 		helms += time.Since(t0)
 		b.StopTimer()
-		_ = exec.Command(helm, "--kubeconfig", kcPath, "uninstall", "app", "-n", ns).Run()
 		deleteNamespace(b, c, ns)
 		b.StartTimer()
 	}

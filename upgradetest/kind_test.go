@@ -331,7 +331,7 @@ func TestKindProvider(t *testing.T) {
 		c, err := upgradetest.KindCluster(ctx, upgradetest.KindOptions{Name: kind.name, NodeImage: image, StateDir: kind.stateDir, Logger: logger})
 		require.NoError(t, err)
 		require.NoError(t, c.Close(ctx))
-		assert.Contains(t, kindClusters(t), kind.name, "a run that reused the cluster leaves it to its creator")
+		assert.Contains(t, testcluster.KindClusters(t), kind.name, "a run that reused the cluster leaves it to its creator")
 		_, err = shared.KubernetesVersion()
 		require.NoError(t, err)
 	})
@@ -346,14 +346,14 @@ func TestKindProvider(t *testing.T) {
 		cmd.Stdout, cmd.Stderr = &out, &out
 		require.NoError(t, cmd.Start())
 		deadline := time.Now().Add(3 * time.Minute)
-		for !slices.Contains(kindClusters(t), name) {
+		for !slices.Contains(testcluster.KindClusters(t), name) {
 			require.True(t, time.Now().Before(deadline), "the helper never started a kind cluster:\n%s", out.String())
 			time.Sleep(500 * time.Millisecond)
 		}
 		time.Sleep(3 * time.Second) // let kind get into the node's set-up
 		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 		_ = cmd.Wait()
-		require.Contains(t, kindClusters(t), name, "the killed run left its cluster behind")
+		require.Contains(t, testcluster.KindClusters(t), name, "the killed run left its cluster behind")
 
 		// The next run with that name recovers it, while the shared cluster runs tests.
 		ctx := runCtx(t)
@@ -365,8 +365,8 @@ func TestKindProvider(t *testing.T) {
 		require.NoError(t, err, reportText(rep))
 		assert.Equal(t, "kind:"+name, rep.Cluster)
 		require.NoError(t, c.Close(ctx))
-		assert.NotContains(t, kindClusters(t), name, "the recovered cluster was deleted by the run that adopted it")
-		assert.Contains(t, kindClusters(t), kind.name, "the other cluster is untouched")
+		assert.NotContains(t, testcluster.KindClusters(t), name, "the recovered cluster was deleted by the run that adopted it")
+		assert.Contains(t, testcluster.KindClusters(t), kind.name, "the other cluster is untouched")
 	})
 }
 
@@ -381,14 +381,6 @@ func TestKindHelperProcess(t *testing.T) {
 		NodeImage: os.Getenv(testcluster.EnvKindNodeImage), StateDir: os.Getenv("CHARTSHIP_KIND_HELPER_STATE")})
 	t.Logf("KindCluster returned: %v", err)
 	time.Sleep(time.Hour)
-}
-
-// kindClusters lists the engine's kind clusters by their node containers' label.
-func kindClusters(t *testing.T) []string {
-	t.Helper()
-	out, err := exec.Command("docker", "ps", "-a", "--format", `{{.Label "io.x-k8s.kind.cluster"}}`).Output()
-	require.NoError(t, err)
-	return strings.Fields(string(out))
 }
 
 func reportText(rep *upgradetest.Report) string {

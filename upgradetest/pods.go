@@ -1,6 +1,7 @@
 package upgradetest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -37,19 +38,29 @@ func (f podFailure) Error() string {
 // the upgrade test calls it broken.
 const DefaultMaxRestarts = 2
 
+// livePods lists the scenario's pods that are meant to run (not deleted, not finished),
+// by name.
+func (s *scenario) livePods(ctx context.Context) ([]corev1.Pod, error) {
+	list, err := s.client.CoreV1().Pods(s.namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	pods := slices.DeleteFunc(list.Items, func(p corev1.Pod) bool {
+		return p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+	})
+	slices.SortFunc(pods, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
+	return pods, nil
+}
+
 // checkPods lists the scenario's pods and returns the first one that is broken beyond
 // waiting, with the last lines of its container's log.
 func (s *scenario) checkPods(ctx context.Context) *podFailure {
-	pods, err := s.client.CoreV1().Pods(s.namespace).List(ctx, metav1.ListOptions{})
+	pods, err := s.livePods(ctx)
 	if err != nil {
 		return nil // the kstatus watch reports an unreachable cluster
 	}
-	slices.SortFunc(pods.Items, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
-			continue
-		}
+	for i := range pods {
+		p := &pods[i]
 		statuses := append(slices.Clone(p.Status.InitContainerStatuses), p.Status.ContainerStatuses...)
 		for _, cs := range statuses {
 			if f := s.containerFailure(p, cs); f != nil {
@@ -108,16 +119,13 @@ func (s *scenario) logTail(ctx context.Context, pod, container string, previous 
 // notReadyPods explains, for each running pod that is not Ready, which container waits and
 // on what: its readiness probe and the kubelet's last word about it.
 func (s *scenario) notReadyPods(ctx context.Context) []string {
-	pods, err := s.client.CoreV1().Pods(s.namespace).List(ctx, metav1.ListOptions{})
+	pods, err := s.livePods(ctx)
 	if err != nil {
 		return nil
 	}
 	probeEvents := s.lastProbeEvents(ctx)
 	var out []string
-	for _, p := range pods.Items {
-		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
-			continue
-		}
+	for _, p := range pods {
 		for _, cs := range p.Status.ContainerStatuses {
 			if cs.Ready {
 				continue
@@ -177,8 +185,8 @@ func describeProbe(p *corev1.Probe) string {
 	port := func(v intstr.IntOrString) string { return v.String() }
 	switch h := p.ProbeHandler; {
 	case h.HTTPGet != nil:
-		scheme := strings.ToLower(string(orDefault(h.HTTPGet.Scheme, corev1.URISchemeHTTP)))
-		return fmt.Sprintf("%s-get %s on port %s", scheme, orDefault(h.HTTPGet.Path, "/"), port(h.HTTPGet.Port))
+		scheme := strings.ToLower(string(cmp.Or(h.HTTPGet.Scheme, corev1.URISchemeHTTP)))
+		return fmt.Sprintf("%s-get %s on port %s", scheme, cmp.Or(h.HTTPGet.Path, "/"), port(h.HTTPGet.Port))
 	case h.TCPSocket != nil:
 		return "tcp-socket on port " + port(h.TCPSocket.Port)
 	case h.Exec != nil:
@@ -187,14 +195,6 @@ func describeProbe(p *corev1.Probe) string {
 		return fmt.Sprintf("grpc on port %d", h.GRPC.Port)
 	}
 	return "(no handler)"
-}
-
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // failedPods summarises pods whose containers exited non-zero — hook Jobs and `helm test`

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -70,9 +69,7 @@ func TestUpgradeTestCommandKind(t *testing.T) {
 	assert.Contains(t, stderr.String(), "creating kind cluster")
 	assert.Contains(t, stderr.String(), "loaded image into the cluster")
 	assert.FileExists(t, junit)
-	out, err := exec.Command("docker", "ps", "-a", "--filter", "label=io.x-k8s.kind.cluster="+name, "-q").Output()
-	require.NoError(t, err)
-	assert.Empty(t, bytes.TrimSpace(out), "the cluster this run created is deleted")
+	assert.NotContains(t, testcluster.KindClusters(t), name, "the cluster this run created is deleted")
 }
 
 // TestUpgradeTestCommandKubeconfigMeansCluster: --kubeconfig alone picks the kubeconfig

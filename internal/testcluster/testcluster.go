@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -106,4 +107,15 @@ func BuildBusyboxImage(name string) error {
 		return fmt.Errorf("docker import %s: %w: %s", name, err, out.String())
 	}
 	return tar.Wait()
+}
+
+// KindClusters lists the kind clusters of the container engine (DOCKER_HOST), by their node
+// containers' label, running or not.
+func KindClusters(t testing.TB) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "-a", "--format", `{{.Label "io.x-k8s.kind.cluster"}}`).Output()
+	if err != nil {
+		t.Fatalf("listing kind clusters with docker ps: %v", err)
+	}
+	return strings.Fields(string(out))
 }
