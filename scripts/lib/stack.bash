@@ -5,7 +5,8 @@
 #                       CHARTSHIP_KIND_NODE_IMAGE (its last two lines); non-zero on failure
 #   stack_testcluster   scripts/testcluster up in a new directory; exports
 #                       CHARTSHIP_TEST_KUBECONFIG
-#   stack_tempdir NAME  a temporary directory removed at exit (printed)
+#   stack_tempdir VAR NAME  a temporary directory removed at exit, its path in VAR (not via
+#                       $(…): the list of what to remove lives in this shell)
 
 STACK_DIRS=()
 
@@ -23,9 +24,9 @@ trap stack_cleanup EXIT
 
 stack_tempdir() {
 	local d
-	d=$(mktemp -d "${TMPDIR:-/tmp}/chartship-$1.XXXXXX")
+	d=$(mktemp -d "${TMPDIR:-/tmp}/chartship-$2.XXXXXX")
 	STACK_DIRS+=("tmp:$d")
-	echo "$d"
+	printf -v "$1" '%s' "$d"
 }
 
 stack_kind() {
