@@ -29,6 +29,10 @@ const ConfigFile = ".chartship.yaml"
 // Other sections of the file belong to other commands and are ignored here.
 type Config struct {
 	Catalogs []NamedCatalog `json:"catalogs,omitempty"`
+	// DevSchema is how dev builds are versioned (chart.DevSchema): "rfc" (the
+	// default, X.Y.Z-r<crc32>t<time>h<sha>) or "legacy" (X.Y.Z-dev.<branch>.…);
+	// --dev-schema wins.
+	DevSchema string `json:"devSchema,omitempty"`
 }
 
 // NamedCatalog is a catalog with a name people pass to --to.
@@ -71,6 +75,9 @@ func LoadConfig(dir string) (*Config, error) {
 }
 
 func (c *Config) validate() error {
+	if c.DevSchema != "" && c.DevSchema != "rfc" && c.DevSchema != "legacy" {
+		return fmt.Errorf("devSchema: %q: use rfc (X.Y.Z-r<crc32>t<time>h<sha>, the default) or legacy (X.Y.Z-dev.<branch>.<time>.h<sha>)", c.DevSchema)
+	}
 	seen := map[string]bool{}
 	for i, n := range c.Catalogs {
 		switch {

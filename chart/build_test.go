@@ -58,7 +58,7 @@ func TestBuildTaggedThenDev(t *testing.T) {
 	res, err = Build(ctx, r.dir, BuildOptions{Destination: dest})
 	require.NoError(t, err)
 	v := res.Package.Version()
-	assert.Regexp(t, `^1\.4\.1-dev\.main\.\d{14}\.h[0-9a-f]{7}$`, v)
+	assert.Regexp(t, `^1\.4\.1-r`+BranchChecksum("main")+`t\d{14}h[0-9a-f]{7}$`, v)
 	assert.Equal(t, filepath.Join(dest, "hello-"+v+".tgz"), res.Package.Path)
 	sv := semver.MustParse(v)
 	assert.True(t, sv.GreaterThan(semver.MustParse("1.4.0")) && sv.LessThan(semver.MustParse("1.4.1")), v)

@@ -46,6 +46,8 @@ type VersionOptions struct {
 	// NoFetch forbids fetching history and tags into a shallow clone: resolving
 	// fails with the git command to run instead.
 	NoFetch bool
+	// DevSchema is how dev builds are versioned; "" is DevSchemaRFC.
+	DevSchema DevSchema
 }
 
 // Version is the resolved chart version and how it was decided.
@@ -53,7 +55,7 @@ type Version struct {
 	Version    string        `json:"version"`
 	Source     VersionSource `json:"source"`
 	Tag        string        `json:"tag,omitempty"`     // the exact tag, or the last release tag a dev version builds on
-	Branch     string        `json:"branch,omitempty"`  // sanitised branch of a dev version
+	Branch     string        `json:"branch,omitempty"`  // branch of a dev version: as git names it (rfc schema), sanitised (legacy)
 	Commit     string        `json:"commit,omitempty"`  // HEAD's full sha, when in a git repository
 	CommitTime time.Time     `json:"commitTime"`        // HEAD's committer time; zero outside git
 	RepoRoot   string        `json:"-"`                 // the git work tree, "" outside git
@@ -61,6 +63,8 @@ type Version struct {
 	// Dirty: the work tree has uncommitted changes, so the package holds more
 	// than the commit (and tag) its version names. Build warns.
 	Dirty bool `json:"dirty,omitempty"`
+	// BranchChecksum is the r<crc> of an rfc dev version (see BranchChecksum).
+	BranchChecksum string `json:"branchChecksum,omitempty"`
 }
 
 func (o VersionOptions) withDefaults() VersionOptions {
@@ -76,8 +80,10 @@ func (o VersionOptions) withDefaults() VersionOptions {
 // ResolveVersion decides the version of the chart in dir (any directory inside
 // the git work tree): opts.Version when set; else HEAD's release tag
 // (<prefix>X.Y.Z → X.Y.Z); else a dev pre-release after the highest release tag
-// reachable from HEAD, X.Y.(Z+1)-dev.<branch>.<YYYYMMDDHHMMSS>.h<sha7> with the
-// commit time in UTC (0.0.1-dev… without tags). A shallow clone is deepened with
+// reachable from HEAD, by default X.Y.(Z+1)-r<crc32>t<YYYYMMDDHHMMSS>h<sha7>
+// (see RFCDevVersion; opts.DevSchema legacy: DevVersion), the commit time in
+// UTC (0.0.1-… without tags). A dev commit on a nobuild/… branch returns an
+// error matching ErrNoBuild. A shallow clone is deepened with
 // `git fetch --unshallow --tags` unless opts.NoFetch.
 func ResolveVersion(ctx context.Context, dir string, opts VersionOptions) (Version, error) {
 	opts = opts.withDefaults()
@@ -158,10 +164,22 @@ func ResolveVersion(ctx context.Context, dir string, opts VersionOptions) (Versi
 			return v, err
 		}
 	}
-	v.Version = DevVersion(base, branch, commitTime, head)
+	if strings.HasPrefix(branch, NoBuildPrefix) {
+		v.Branch, v.Source = branch, VersionFromDev
+		return v, fmt.Errorf("branch %s, commit %.7s is on no %s* tag: %w", branch, head, opts.TagPrefix, ErrNoBuild)
+	}
+	schema, err := ParseDevSchema(string(opts.DevSchema))
+	if err != nil {
+		return v, err
+	}
+	v.Version = devVersion(schema, base, branch, commitTime, head)
 	v.Source = VersionFromDev
-	_, rest, _ := strings.Cut(v.Version, "-dev.")
-	v.Branch, _, _ = strings.Cut(rest, ".")
+	if schema == DevSchemaLegacy {
+		_, rest, _ := strings.Cut(v.Version, "-dev.")
+		v.Branch, _, _ = strings.Cut(rest, ".")
+	} else {
+		v.Branch, v.BranchChecksum = branch, BranchChecksum(branch)
+	}
 	return v, nil
 }
 
@@ -325,10 +343,10 @@ func (v Version) repoDirName() string {
 	return filepath.Base(v.RepoRoot)
 }
 
-// IsPrerelease reports whether version is a pre-release (1.2.3-dev.…), a dev
-// build: dev builds go to test catalogs, are never bumped downstream, and are
-// the only versions --force may overwrite. A version that isn't strict semver
-// counts as a pre-release, never as a release.
+// IsPrerelease reports whether version is a pre-release (1.2.3-rc.1,
+// 1.2.3-r…, 1.2.3-dev.…). Routing asks IsDevBuild instead: a release candidate
+// is a pre-release but a release. A version that isn't strict semver counts as
+// a pre-release, never as a release.
 func IsPrerelease(version string) bool {
 	v, err := semver.StrictNewVersion(version)
 	return err != nil || v.Prerelease() != ""

@@ -17,7 +17,10 @@ import (
 	"github.com/chartship/chartship/internal/errdef"
 )
 
-var devRE = regexp.MustCompile(`^(\d+\.\d+\.\d+)-dev\.([0-9A-Za-z-]+)\.(\d{14})\.h([0-9a-f]{7})$`)
+var (
+	devRE       = regexp.MustCompile(`^(\d+\.\d+\.\d+)-r([0-9a-f]{8})t(\d{14})h([0-9a-f]{7})$`)
+	legacyDevRE = regexp.MustCompile(`^(\d+\.\d+\.\d+)-dev\.([0-9A-Za-z-]+)\.(\d{14})\.h([0-9a-f]{7})$`)
+)
 
 func TestResolveVersionTagThenDev(t *testing.T) {
 	ctx := context.Background()
@@ -37,7 +40,8 @@ func TestResolveVersionTagThenDev(t *testing.T) {
 	m := devRE.FindStringSubmatch(v.Version)
 	require.NotNil(t, m, v.Version)
 	assert.Equal(t, "1.4.1", m[1])
-	assert.Equal(t, "main", m[2])
+	assert.Equal(t, BranchChecksum("main"), m[2])
+	assert.Equal(t, "main", v.Branch)
 	assert.Equal(t, r.tick.UTC().Format("20060102150405"), m[3])
 	assert.Equal(t, sha[:7], m[4])
 	assert.Equal(t, "v1.4.0", v.Tag)
@@ -60,7 +64,7 @@ func TestResolveVersionCases(t *testing.T) {
 		r := helloRepo(t)
 		v, err := ResolveVersion(ctx, r.dir, VersionOptions{})
 		require.NoError(t, err)
-		assert.Regexp(t, `^0\.0\.1-dev\.main\.\d{14}\.h[0-9a-f]{7}$`, v.Version)
+		assert.Regexp(t, `^0\.0\.1-r`+BranchChecksum("main")+`t\d{14}h[0-9a-f]{7}$`, v.Version)
 	})
 	t.Run("highest release tag reachable, pre-releases and foreign tags ignored", func(t *testing.T) {
 		r := helloRepo(t)
@@ -74,7 +78,7 @@ func TestResolveVersionCases(t *testing.T) {
 		r.commit("c4")
 		v, err := ResolveVersion(ctx, r.dir, VersionOptions{})
 		require.NoError(t, err)
-		assert.True(t, strings.HasPrefix(v.Version, "1.10.1-dev.main."), v.Version)
+		assert.True(t, strings.HasPrefix(v.Version, "1.10.1-r"+BranchChecksum("main")+"t"), v.Version)
 	})
 	t.Run("exact pre-release tag", func(t *testing.T) {
 		r := helloRepo(t)
@@ -93,17 +97,17 @@ func TestResolveVersionCases(t *testing.T) {
 		r.commit("next")
 		v, err = ResolveVersion(ctx, r.dir, VersionOptions{TagPrefix: "hello/v"})
 		require.NoError(t, err)
-		assert.True(t, strings.HasPrefix(v.Version, "1.3.1-dev."), v.Version)
+		assert.True(t, strings.HasPrefix(v.Version, "1.3.1-r"), v.Version)
 	})
-	t.Run("branch sanitised and shortened", func(t *testing.T) {
+	t.Run("legacy schema: branch sanitised and shortened", func(t *testing.T) {
 		r := helloRepo(t)
 		r.git("tag", "v1.0.0")
 		r.git("checkout", "--quiet", "-b", "feature/JIRA-123_make_it_much_faster_and_also_better_than_before")
 		r.commit("feature")
-		v, err := ResolveVersion(ctx, r.dir, VersionOptions{})
+		v, err := ResolveVersion(ctx, r.dir, VersionOptions{DevSchema: DevSchemaLegacy})
 		require.NoError(t, err)
 		assert.LessOrEqual(t, len(v.Version), MaxVersionLength)
-		m := devRE.FindStringSubmatch(v.Version)
+		m := legacyDevRE.FindStringSubmatch(v.Version)
 		require.NotNil(t, m, v.Version)
 		assert.True(t, strings.HasPrefix("feature-JIRA-123-make-it-much-faster-and-also-better-than-before", m[2]), m[2])
 		assert.Equal(t, m[2], v.Branch)
@@ -114,8 +118,11 @@ func TestResolveVersionCases(t *testing.T) {
 		r.git("checkout", "--quiet", "--detach", "HEAD~1")
 		v, err := ResolveVersion(ctx, r.dir, VersionOptions{})
 		require.NoError(t, err)
-		assert.Contains(t, v.Version, "-dev.detached.")
+		assert.Contains(t, v.Version, "-r"+BranchChecksum("detached")+"t")
 		v, err = ResolveVersion(ctx, r.dir, VersionOptions{Branch: "renovate/helm-3.x"})
+		require.NoError(t, err)
+		assert.Contains(t, v.Version, "-r"+BranchChecksum("renovate/helm-3.x")+"t")
+		v, err = ResolveVersion(ctx, r.dir, VersionOptions{Branch: "renovate/helm-3.x", DevSchema: DevSchemaLegacy})
 		require.NoError(t, err)
 		assert.Contains(t, v.Version, "-dev.renovate-helm-3-x.")
 	})
@@ -210,7 +217,7 @@ func TestResolveVersionShallowClone(t *testing.T) {
 		require.NoError(t, err, string(out))
 		v, err := ResolveVersion(ctx, dir, VersionOptions{NoFetch: true})
 		require.NoError(t, err)
-		assert.True(t, strings.HasPrefix(v.Version, "1.4.1-dev.main."), v.Version)
+		assert.True(t, strings.HasPrefix(v.Version, "1.4.1-r"+BranchChecksum("main")+"t"), v.Version)
 	})
 	t.Run("unreachable remote: external error with the command", func(t *testing.T) {
 		dir := clone(t)

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -20,14 +21,16 @@ import (
 // ask it):
 //
 //   - publish targets: every --to when given, whatever the version; otherwise
-//     the configuration's release catalogs for a release and its test catalogs
-//     for a pre-release (a dev build);
+//     the configuration's release catalogs for a release — a stable version or
+//     a release candidate X.Y.Z-rc.N (chart.ChannelOf) — and its test catalogs
+//     for a dev build;
 //   - the upgrade test's from-versions: FromCatalog when given, else the first
 //     release catalog of the configuration, else the first --to (none: a first
 //     release, install test only);
 //   - the versions bump policies choose from: the first OCI registry among the
 //     release targets (the registry Flux watches), else only the new version;
-//   - a pre-release is never bumped.
+//   - a dev build is never bumped; a release candidate is, and moves only the
+//     references whose policy admits pre-releases.
 type Routing struct {
 	Config      *catalog.Config // nil: no .chartship.yaml
 	To          []string        // --to: names from Config or catalog references
@@ -41,12 +44,13 @@ func (r Routing) config() *catalog.Config {
 	return r.Config
 }
 
-// Targets names the catalogs a version goes to: empty when the configuration
-// names none of its kind (the caller decides whether that is an error).
-func (r Routing) Targets(prerelease bool) ([]catalog.NamedCatalog, error) {
+// Targets names the catalogs a version goes to (dev: a dev build, see
+// chart.IsDevBuild): empty when the configuration names none of its kind (the
+// caller decides whether that is an error).
+func (r Routing) Targets(dev bool) ([]catalog.NamedCatalog, error) {
 	cfg := r.config()
 	if len(r.To) == 0 {
-		return cfg.Select(prerelease), nil
+		return cfg.Select(dev), nil
 	}
 	out := make([]catalog.NamedCatalog, 0, len(r.To))
 	for _, to := range r.To {
@@ -98,10 +102,10 @@ func openTarget(n catalog.NamedCatalog, opts catalog.Options) (Target, error) {
 	return Target{Name: n.Name, Ref: c.String(), Kind: kind, Test: n.Test, Catalog: c}, nil
 }
 
-// OpenTargets opens the catalogs Routing names for a version. Opening
-// connects to nothing.
-func OpenTargets(r Routing, prerelease bool, opts catalog.Options) ([]Target, error) {
-	names, err := r.Targets(prerelease)
+// OpenTargets opens the catalogs Routing names for a version (dev: a dev
+// build). Opening connects to nothing.
+func OpenTargets(r Routing, dev bool, opts catalog.Options) ([]Target, error) {
+	names, err := r.Targets(dev)
 	if err != nil {
 		return nil, err
 	}
@@ -152,10 +156,13 @@ type Plan struct {
 	Version     string              `json:"version"`
 	VersionFrom chart.VersionSource `json:"versionFrom"`
 	Prerelease  bool                `json:"prerelease"`
-	Stages      []StagePlan         `json:"stages"`
-	Publish     []Target            `json:"publish"`
-	UpgradeTest *TestPlan           `json:"upgradeTest,omitempty"`
-	Bump        *BumpPlan           `json:"bump,omitempty"`
+	Channel     chart.Channel       `json:"channel,omitempty"` // stable, rc or dev (routing follows it)
+	// NoBuild says why nothing runs: a commit on a nobuild/… branch (exit 0).
+	NoBuild     string      `json:"noBuild,omitempty"`
+	Stages      []StagePlan `json:"stages"`
+	Publish     []Target    `json:"publish"`
+	UpgradeTest *TestPlan   `json:"upgradeTest,omitempty"`
+	Bump        *BumpPlan   `json:"bump,omitempty"`
 
 	opts Options
 }
@@ -198,17 +205,25 @@ func NewPlan(ctx context.Context, dir string, opts Options) (*Plan, error) {
 		vopts.NoFetch = true
 	}
 	v, err := chart.ResolveVersion(ctx, chartDir, vopts)
+	if errors.Is(err, chart.ErrNoBuild) {
+		p := &Plan{Dir: chartDir, Chart: md.Name, VersionFrom: v.Source, Channel: chart.ChannelDev, NoBuild: err.Error(), opts: opts}
+		for _, s := range []Stage{StagePackage, StageUpgradeTest, StagePublish, StageBump} {
+			p.Stages = append(p.Stages, StagePlan{Stage: s, Why: "branch " + v.Branch + " builds nothing"})
+		}
+		return p, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Dir: chartDir, Chart: md.Name, Version: v.Version, VersionFrom: v.Source, Prerelease: chart.IsPrerelease(v.Version), opts: opts}
+	p := &Plan{Dir: chartDir, Chart: md.Name, Version: v.Version, VersionFrom: v.Source, Prerelease: chart.IsPrerelease(v.Version), Channel: chart.ChannelOf(v.Version), opts: opts}
+	dev := p.Channel == chart.ChannelDev
 	stage := func(s Stage, why string) { p.Stages = append(p.Stages, StagePlan{Stage: s, Run: why == "", Why: why}) }
 	stage(StagePackage, "")
 
 	if len(opts.Routing.To) == 0 && len(opts.Routing.config().Catalogs) == 0 {
 		return nil, errdef.Usage(fmt.Errorf("nowhere to publish: give --to oci://… or git+https://…, or name catalogs in %s", catalog.ConfigFile))
 	}
-	if p.Publish, err = OpenTargets(opts.Routing, p.Prerelease, opts.Catalogs); err != nil {
+	if p.Publish, err = OpenTargets(opts.Routing, dev, opts.Catalogs); err != nil {
 		return nil, err
 	}
 
@@ -237,7 +252,7 @@ func NewPlan(ctx context.Context, dir string, opts Options) (*Plan, error) {
 	}
 
 	kind := "release"
-	if p.Prerelease {
+	if dev {
 		kind = "test"
 	}
 	if len(p.Publish) == 0 {
@@ -250,8 +265,8 @@ func NewPlan(ctx context.Context, dir string, opts Options) (*Plan, error) {
 	switch b := opts.Bump; {
 	case b == nil || len(b.Repos) == 0:
 		stage(StageBump, "no --bump-repo")
-	case p.Prerelease:
-		stage(StageBump, "a pre-release is never bumped")
+	case dev:
+		stage(StageBump, "a dev build is never bumped")
 	default:
 		if err := b.Apply.Validate(); err != nil {
 			return nil, err
@@ -271,9 +286,16 @@ func NewPlan(ctx context.Context, dir string, opts Options) (*Plan, error) {
 
 // Text prints the plan for people.
 func (p *Plan) Text(w io.Writer) {
+	if p.NoBuild != "" {
+		fmt.Fprintf(w, "Plan: %s: nothing to do (%s)\n", p.Chart, p.NoBuild)
+		return
+	}
 	kind := "release"
-	if p.Prerelease {
+	switch p.Channel {
+	case chart.ChannelDev:
 		kind = "dev build"
+	case chart.ChannelRC:
+		kind = "release candidate"
 	}
 	fmt.Fprintf(w, "Plan: release %s %s (%s, version from %s)\n", p.Chart, p.Version, kind, p.VersionFrom)
 	fmt.Fprintf(w, "  %-12s %s\n", "chart", p.Dir)
@@ -316,6 +338,9 @@ func (p *Plan) Text(w io.Writer) {
 			versions := "only " + p.Version
 			if b.Versions != nil {
 				versions = "versions from " + b.Versions.label()
+			}
+			if p.Channel == chart.ChannelRC {
+				versions += "; a release candidate moves only references whose policy admits pre-releases"
 			}
 			fmt.Fprintf(w, "  %-12s %s (policy %s, %s; %s)\n", s.Stage, strings.Join(b.Repos, ", "), b.Policy, how, versions)
 		}

@@ -88,6 +88,7 @@ type Result struct {
 	Published   []catalog.Result    `json:"published,omitempty"`
 	Bumped      []*gitops.Result    `json:"bumped,omitempty"`
 	Skipped     []Stage             `json:"skipped,omitempty"`
+	NoBuild     string              `json:"noBuild,omitempty"` // why nothing ran (a nobuild/… branch)
 	Failed      Stage               `json:"failed,omitempty"`
 	Seconds     float64             `json:"seconds"`
 	Package     *chart.Package      `json:"-"`
@@ -113,6 +114,12 @@ func Execute(ctx context.Context, p *Plan) (*Result, error) {
 	log := logging.OrDiscard(opts.Logger)
 	res := &Result{}
 	defer func() { res.Seconds = time.Since(start).Seconds() }()
+	if p.NoBuild != "" {
+		res.Chart, res.VersionFrom, res.NoBuild = p.Chart, p.VersionFrom, p.NoBuild
+		res.Skipped = []Stage{StagePackage, StageUpgradeTest, StagePublish, StageBump}
+		log.Info("nothing to build", "chart", p.Chart, "why", p.NoBuild)
+		return res, nil
+	}
 
 	// 1. Package.
 	build := opts.Package
@@ -194,8 +201,8 @@ func Execute(ctx context.Context, p *Plan) (*Result, error) {
 
 	// 4. Bump.
 	if !p.Runs(StageBump) {
-		if p.Prerelease && opts.Bump != nil && len(opts.Bump.Repos) > 0 {
-			log.Info("not bumping GitOps repositories for a pre-release", "version", res.Version)
+		if p.Channel == chart.ChannelDev && opts.Bump != nil && len(opts.Bump.Repos) > 0 {
+			log.Info("not bumping GitOps repositories for a dev build", "version", res.Version)
 		}
 		res.Skipped = append(res.Skipped, StageBump)
 		return res, nil

@@ -113,9 +113,10 @@ type Options struct {
 	// 30 times as long; 0 means 250ms. A Retry-After header wins.
 	Backoff time.Duration
 
-	// Force lets a publish overwrite a pre-release version (1.2.3-dev.4) that holds
-	// different content, for dev charts in test namespaces. Released versions are
-	// never overwritten.
+	// Force lets a publish overwrite a dev build (chart.IsDevBuild: 1.2.4-r…,
+	// 1.2.3-dev.4) that holds different content, for dev charts in test
+	// namespaces. Released versions, release candidates included, are never
+	// overwritten.
 	Force bool
 	// TagPageSize is the page size asked for when listing tags (`n`); 0 means
 	// DefaultTagPageSize, ACR's own limit.
@@ -535,10 +536,10 @@ func (c *Catalog) Publish(ctx context.Context, pkg *chart.Package, attachments .
 		c.log.Debug("already published", "ref", res.Ref, "digest", res.Digest)
 		return res, nil
 	default:
-		if !c.opts.Force || !chart.IsPrerelease(pkg.Version()) {
+		if !c.opts.Force || !chart.IsDevBuild(pkg.Version()) {
 			hint := "released versions are immutable: bump the chart version and publish again"
 			if c.opts.Force {
-				hint = "--force only overwrites pre-release versions (like 1.2.3-dev.1) in test namespaces; " + pkg.Version() + " is a release: bump the chart version"
+				hint = "--force only overwrites dev builds (like 1.2.4-r7b5b4fa7t20260112120959h1a2b3c4) in test namespaces; " + pkg.Version() + " is a release: bump the chart version"
 			}
 			return catalogdef.Result{}, errdef.Check(fmt.Errorf("%s already holds a different chart: registry chart layer %s, this package %s (%s): %w", res.Ref, existing.chart.Digest, pkg.Digest, hint, catalogdef.ErrConflict))
 		}

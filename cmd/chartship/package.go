@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/errdef"
 )
@@ -28,6 +29,12 @@ type packageResult struct {
 	tag           string
 }
 
+// skippedResult is what a command prints when there is nothing to do (a
+// commit on a nobuild/… branch); the exit code is 0.
+type skippedResult struct {
+	Skipped string `json:"skipped"`
+}
+
 func packageCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "package",
@@ -35,7 +42,9 @@ func packageCommand() *cli.Command {
 		ArgsUsage: "[CHART_DIR]",
 		Description: `Packages the chart in CHART_DIR (default: the current directory, or the single
 chart under its helm/ directory). The version comes from git: HEAD's tag v1.2.3
-gives 1.2.3, any other commit a dev pre-release 1.2.4-dev.<branch>.<time>.h<sha>.
+gives 1.2.3, any other commit a dev pre-release 1.2.4-r<crc32 of the branch>t<time>h<sha>
+(--dev-schema legacy: 1.2.4-dev.<branch>.<time>.h<sha>); a commit on a nobuild/…
+branch that is on no tag builds nothing and exits 0.
 Dependencies are built, the chart is linted and its values checked against
 values.schema.json. The same source and version always give the same bytes.
 
@@ -53,6 +62,7 @@ func packageFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tag-prefix", Value: chart.DefaultTagPrefix, Usage: "prefix of release tags, e.g. myapp/v in a monorepo"},
 		&cli.BoolFlag{Name: "allow-build-metadata", Usage: "accept a version with +build metadata (breaks OCI tags and Flux)"},
 		&cli.StringFlag{Name: "branch", Usage: "branch named in dev versions (default: git's current branch)", Sources: cli.EnvVars("CIRCLE_BRANCH")},
+		&cli.StringFlag{Name: "dev-schema", Usage: "dev build versions: rfc (X.Y.Z-r<crc32>t<time>h<sha>, the default) or legacy (X.Y.Z-dev.<branch>.<time>.h<sha>); default: .chartship.yaml devSchema"},
 		&cli.StringFlag{Name: "remote", Value: chart.DefaultRemote, Usage: "git remote to fetch tags from when the clone is shallow"},
 		&cli.BoolFlag{Name: "no-fetch", Usage: "never fetch tags into a shallow clone: fail with the git command to run"},
 		&cli.StringFlag{Name: "app-version", Usage: "appVersion to stamp; \"chart\" copies the chart version (default: keep Chart.yaml's)"},
@@ -83,7 +93,17 @@ func runPackage(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
+	if opts.Version.DevSchema == "" {
+		cfg, err := catalog.FindConfig(dir)
+		if err != nil {
+			return err
+		}
+		opts.Version.DevSchema = chart.DevSchema(cfg.DevSchema)
+	}
 	res, err := chart.Build(ctx, dir, opts)
+	if errors.Is(err, chart.ErrNoBuild) {
+		return render(cmd, skippedResult{Skipped: err.Error()}, func(w io.Writer) { fmt.Fprintf(w, "Skipped: %s\n", err) })
+	}
 	if err != nil {
 		return err
 	}
@@ -131,6 +151,7 @@ func packageOptions(cmd *cli.Command) (chart.BuildOptions, error) {
 			Branch:             cmd.String("branch"),
 			Remote:             cmd.String("remote"),
 			NoFetch:            cmd.Bool("no-fetch"),
+			DevSchema:          chart.DevSchema(cmd.String("dev-schema")),
 		},
 		AppVersion: cmd.String("app-version"),
 		Name: chart.NameOptions{

@@ -93,7 +93,7 @@ func TestPackageJSONFromGitTags(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	out = nil
 	require.NoError(t, json.Unmarshal([]byte(stdout), &out), stdout)
-	assert.Regexp(t, `^1\.4\.1-dev\.main\.\d{14}\.h[0-9a-f]{7}$`, out["version"])
+	assert.Regexp(t, `^1\.4\.1-rbf28cd64t\d{14}h[0-9a-f]{7}$`, out["version"]) // crc32("main")
 	v := semver.MustParse(out["version"])
 	assert.True(t, v.GreaterThan(semver.MustParse("1.4.0")) && v.LessThan(semver.MustParse("1.4.1")))
 	assert.FileExists(t, out["path"])
@@ -238,6 +238,9 @@ func TestPackageCIEnvironment(t *testing.T) {
 	t.Setenv("GITHUB_REPOSITORY", "giantswarm/hello")
 	t.Setenv("CIRCLE_BRANCH", "feature/faster_start")
 	code, stdout, stderr := chartship(t, "package", dir, "-d", t.TempDir(), "-o", "json")
+	require.Equal(t, 0, code, stderr)
+	assert.Regexp(t, `"version": "0\.5\.1-rd83f5747t\d{14}h[0-9a-f]{7}"`, stdout) // crc32("feature/faster_start")
+	code, stdout, stderr = chartship(t, "package", dir, "-d", t.TempDir(), "-o", "json", "--dev-schema", "legacy")
 	require.Equal(t, 0, code, stderr)
 	assert.Regexp(t, `"version": "0\.5\.1-dev\.feature-faster-start\.\d{14}\.h[0-9a-f]{7}"`, stdout)
 }

@@ -81,7 +81,7 @@ Publishing is idempotent: a catalog that already holds the same bytes reports
 // decides: those named with --to, or else the configured release catalogs for a
 // release and test catalogs for a pre-release.
 func openTargets(cfg *catalog.Config, to []string, pkg *chart.Package, opts catalog.Options) ([]publish.Target, error) {
-	test := chart.IsPrerelease(pkg.Version())
+	test := chart.IsDevBuild(pkg.Version())
 	ts, err := release.OpenTargets(release.Routing{Config: cfg, To: to}, test, opts)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/gitops"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/release"
@@ -154,6 +155,9 @@ func releaseOptions(cmd *cli.Command, dir string) (release.Options, error) {
 	if err != nil {
 		return release.Options{}, err
 	}
+	if build.Version.DevSchema == "" {
+		build.Version.DevSchema = chart.DevSchema(cfg.DevSchema)
+	}
 	opts := release.Options{
 		Package:  build,
 		Routing:  release.Routing{Config: cfg, To: cmd.StringSlice("to"), FromCatalog: cmd.String("from-catalog")},
@@ -198,9 +202,16 @@ func firstNonEmpty(s ...string) string {
 }
 
 func printRelease(w io.Writer, r *release.Result) {
+	if r.NoBuild != "" {
+		fmt.Fprintf(w, "Release %s skipped: %s\n", r.Chart, r.NoBuild)
+		return
+	}
 	fmt.Fprintf(w, "Release %s %s", r.Chart, r.Version)
-	if r.Prerelease {
+	switch chart.ChannelOf(r.Version) {
+	case chart.ChannelDev:
 		fmt.Fprint(w, " (dev build)")
+	case chart.ChannelRC:
+		fmt.Fprint(w, " (release candidate)")
 	}
 	fmt.Fprintln(w)
 	if r.Path != "" {
