@@ -60,7 +60,43 @@ type ref struct {
 	blockLine   int        // line and column of the scalar within the block's text
 	blockColumn int
 	blockIndent int
+	oci         *ociRef // OCIRepository spec.ref beyond the version field
 }
+
+// ociRef is what an OCIRepository's spec.ref says besides the field a ref
+// points at: source-controller takes digest over semver over tag.
+type ociRef struct {
+	semver, filter, tag, digest string
+	filterLine, digestLine      int
+}
+
+// ociObject is an OCIRepository of the repository, any chart: chartRefs are
+// checked against them.
+type ociObject struct {
+	namespace, name, url string
+	file                 string
+	line                 int
+}
+
+// chartRef is a HelmRelease's spec.chartRef (helm-controller: a HelmRelease
+// that installs whatever the OCIRepository resolves).
+type chartRef struct {
+	object         string // "HelmRelease ns/name"
+	kind, ns, name string
+	file           string
+	line           int
+}
+
+// fluxReceiver is a notification-controller Receiver and the objects it
+// reconciles when called.
+type fluxReceiver struct {
+	namespace, name string
+	resources       []fluxReceiverResource
+	file            string
+	line            int
+}
+
+type fluxReceiverResource struct{ kind, namespace, name string }
 
 type imagePolicy struct {
 	namespace, name  string
@@ -86,6 +122,9 @@ type fileScan struct {
 	refs     []ref
 	policies []imagePolicy
 	repos    []imageRepository
+	ocis     []ociObject
+	charts   []chartRef
+	recvs    []fluxReceiver
 	problems []Problem
 	docs     int // number of YAML documents
 
@@ -120,7 +159,7 @@ func interesting(src []byte) bool {
 			e++
 		}
 		switch string(src[k:e]) {
-		case KindApp, KindHelmRelease, KindOCIRepository, "ImagePolicy", "ImageRepository":
+		case KindApp, KindHelmRelease, KindOCIRepository, "ImagePolicy", "ImageRepository", "Receiver":
 			return true
 		}
 	}
@@ -254,6 +293,13 @@ func (f *fileScan) scanDoc(root *yaml.Node) {
 					name: scalar(get(root, "spec", "name")), catalog: scalar(get(root, "spec", "catalog"))})
 			}
 		case kind == KindHelmRelease && apiGroup(api, "helm.toolkit.fluxcd.io"):
+			if cr := get(root, "spec", "chartRef"); cr != nil && cr.Kind == yaml.MappingNode {
+				c := chartRef{object: object, kind: scalar(get(cr, "kind")), ns: scalar(get(cr, "namespace")), name: scalar(get(cr, "name")), file: f.path, line: cr.Line}
+				if c.ns == "" {
+					c.ns = ns
+				}
+				f.charts = append(f.charts, c)
+			}
 			if v := get(root, "spec", "chart", "spec", "version"); isScalar(v) {
 				src := get(root, "spec", "chart", "spec", "sourceRef")
 				srcNS := scalar(get(src, "namespace"))
@@ -269,13 +315,26 @@ func (f *fileScan) scanDoc(root *yaml.Node) {
 			}
 		case kind == KindOCIRepository && apiGroup(api, "source.toolkit.fluxcd.io"):
 			url := scalar(get(root, "spec", "url"))
-			for _, fld := range []string{"semver", "tag"} {
+			f.ocis = append(f.ocis, ociObject{namespace: ns, name: name, url: url, file: f.path, line: root.Line})
+			o := &ociRef{semver: scalar(get(root, "spec", "ref", "semver")), filter: scalar(get(root, "spec", "ref", "semverFilter")),
+				tag: scalar(get(root, "spec", "ref", "tag")), digest: scalar(get(root, "spec", "ref", "digest"))}
+			if n := get(root, "spec", "ref", "semverFilter"); n != nil {
+				o.filterLine = n.Line
+			}
+			if n := get(root, "spec", "ref", "digest"); n != nil {
+				o.digestLine = n.Line
+			}
+			for _, fld := range []string{"semver", "tag", "digest"} {
 				if v := get(root, "spec", "ref", fld); isScalar(v) {
 					seen[v] = len(f.refs)
 					f.refs = append(f.refs, ref{kind: KindOCIRepository, object: object, field: "spec.ref." + fld, node: v,
-						name: lastElem(url), url: url, isRange: fld == "semver"})
+						name: lastElem(url), url: url, isRange: fld == "semver", oci: o})
 					break
 				}
+			}
+			if get(root, "spec", "ref") == nil { // no ref: Flux pulls "latest"
+				f.refs = append(f.refs, ref{kind: KindOCIRepository, object: object, field: "spec.ref", node: &yaml.Node{Kind: yaml.ScalarNode, Line: root.Line},
+					name: lastElem(url), url: url, oci: o})
 			}
 		case kind == "ImagePolicy" && apiGroup(api, "image.toolkit.fluxcd.io"):
 			p := imagePolicy{namespace: ns, name: name, file: f.path, line: root.Line,
@@ -306,6 +365,18 @@ func (f *fileScan) scanDoc(root *yaml.Node) {
 				f.problems = append(f.problems, Problem{File: f.path, Line: line, Message: err.Error()})
 			}
 			f.policies = append(f.policies, p)
+		case kind == "Receiver" && apiGroup(api, "notification.toolkit.fluxcd.io"):
+			rc := fluxReceiver{namespace: ns, name: name, file: f.path, line: root.Line}
+			if res := get(root, "spec", "resources"); res != nil && res.Kind == yaml.SequenceNode {
+				for _, it := range res.Content {
+					rr := fluxReceiverResource{kind: scalar(get(it, "kind")), namespace: scalar(get(it, "namespace")), name: scalar(get(it, "name"))}
+					if rr.namespace == "" {
+						rr.namespace = ns
+					}
+					rc.resources = append(rc.resources, rr)
+				}
+			}
+			f.recvs = append(f.recvs, rc)
 		case kind == "ImageRepository" && apiGroup(api, "image.toolkit.fluxcd.io"):
 			f.repos = append(f.repos, imageRepository{namespace: ns, name: name, file: f.path, line: root.Line,
 				image: scalar(get(root, "spec", "image"))})

@@ -58,6 +58,7 @@ func TestGolden(t *testing.T) {
 			} else {
 				assert.ErrorIs(t, plan.Err(), ErrBadInput)
 			}
+			checkStagesGolden(t, dir, plan)
 			require.NoError(t, plan.Write(work))
 
 			want := readTree(t, filepath.Join(dir, "expected"))

@@ -79,6 +79,10 @@ type Plan struct {
 	Changes  []Change  `json:"changes"`
 	Left     []Left    `json:"left,omitempty"`
 	Problems []Problem `json:"problems,omitempty"`
+	// Stages is the commit-less stage plan: every OCIRepository (and
+	// HelmRelease version range) of the chart, what Flux resolves now and
+	// after this version is published, grouped by cluster path (see Stage).
+	Stages []Stage `json:"stages,omitempty"`
 
 	contents map[string][]byte // new content of each changed file
 }
@@ -144,10 +148,20 @@ func PlanDir(ctx context.Context, dir string, req Request, opts Options) (*Plan,
 		return nil, errdef.Usage(err)
 	}
 	pl := &planner{req: req, available: availableTags(req)}
+	for _, t := range pl.available {
+		if t != req.Version {
+			pl.before = append(pl.before, t)
+		}
+	}
 	for _, s := range scans {
 		pl.policies = append(pl.policies, s.policies...)
 		pl.repos = append(pl.repos, s.repos...)
+		pl.ocis = append(pl.ocis, s.ocis...)
+		pl.charts = append(pl.charts, s.charts...)
+		pl.recvs = append(pl.recvs, s.recvs...)
 	}
+	pl.beforeTags, pl.afterTags = parseTags(pl.before), parseTags(pl.available)
+	pl.parsed = newParsedVersions(pl.available)
 	pl.index()
 	// Files are planned in parallel, each into its own partial plan, merged in
 	// path order so the plan is deterministic.
@@ -169,10 +183,12 @@ func PlanDir(ctx context.Context, dir string, req Request, opts Options) (*Plan,
 		plan.Changes = append(plan.Changes, parts[i].Changes...)
 		plan.Left = append(plan.Left, parts[i].Left...)
 		plan.Problems = append(plan.Problems, parts[i].Problems...)
+		plan.Stages = append(plan.Stages, parts[i].Stages...)
 		for f, b := range parts[i].contents {
 			plan.contents[f] = b
 		}
 	}
+	pl.link(plan.Stages)
 	log.Debug("planned", "dir", dir, "filesParsed", len(scans), "changes", len(plan.Changes), "problems", len(plan.Problems))
 	return plan, nil
 }
@@ -208,9 +224,20 @@ func availableTags(req Request) []string {
 
 type planner struct {
 	req       Request
-	available []string
+	available []string // the tags after this publish
+	before    []string // and before it
 	policies  []imagePolicy
 	repos     []imageRepository
+	ocis      []ociObject
+	charts    []chartRef
+	recvs     []fluxReceiver
+	ociByName map[string][]*ociObject
+	// Stages: the tags before and after the publish, parsed once, and each
+	// distinct spec.ref resolved once (OCIRef → *resolvedRef).
+	beforeTags, afterTags []parsedTag
+	parsed                parsedVersions // pl.available, parsed once
+	latestCache           sync.Map       // latestKey → latestResult: one choice per distinct rule and current value
+	resolved              sync.Map
 
 	// Indexes by name; names with ${var} go to the pattern lists.
 	policyByName map[string][]*imagePolicy
@@ -218,6 +245,34 @@ type planner struct {
 	repoByName   map[string][]*imageRepository
 	repoVars     []*imageRepository
 	compiled     sync.Map // Policy without Source → *compiledPolicy
+}
+
+type latestKey struct {
+	rule    Policy // without Source
+	current string
+}
+
+type latestResult struct {
+	tag string
+	err error
+}
+
+// latest is c.latest over the plan's tags, computed once per distinct rule and
+// current value: fleets repeat one policy across many references.
+func (pl *planner) latest(c *compiledPolicy, current string) (string, error) {
+	k := latestKey{rule: c.p, current: current}
+	k.rule.Source = ""
+	if r, ok := pl.latestCache.Load(k); ok {
+		res := r.(latestResult)
+		if res.err != nil && !errors.Is(res.err, ErrNoVersion) {
+			// errors name the policy's source: recompute for this one
+			return c.latest(pl.available, current, pl.parsed)
+		}
+		return res.tag, res.err
+	}
+	tag, err := c.latest(pl.available, current, pl.parsed)
+	pl.latestCache.Store(k, latestResult{tag, err})
+	return tag, err
 }
 
 // compile compiles a policy once per distinct rule; Source only names it.
@@ -248,6 +303,10 @@ func (pl *planner) index() {
 			pl.policyByName[p.name] = append(pl.policyByName[p.name], p)
 		}
 	}
+	pl.ociByName = map[string][]*ociObject{}
+	for i := range pl.ocis {
+		pl.ociByName[pl.ocis[i].name] = append(pl.ociByName[pl.ocis[i].name], &pl.ocis[i])
+	}
 	pl.repoByName = map[string][]*imageRepository{}
 	for i := range pl.repos {
 		r := &pl.repos[i]
@@ -273,6 +332,9 @@ func candidates[T any](byName map[string][]*T, vars []*T, all []T, name string) 
 
 func (pl *planner) planFile(s *fileScan, plan *Plan) {
 	problems := append([]Problem{}, s.problems...)
+	if len(s.charts) > 0 {
+		problems = append(problems, pl.checkChartRefs(s)...)
+	}
 	var changes []Change
 	var edits []edit
 	done := map[*yaml.Node]bool{}
@@ -307,6 +369,21 @@ func (pl *planner) planFile(s *fileScan, plan *Plan) {
 		if !match {
 			continue
 		}
+		// Commit-less stages: Flux resolves the version in the cluster.
+		if r.oci != nil && (r.oci.digest != "" || r.oci.semver != "" || r.field == "spec.ref") || r.kind == KindHelmRelease && r.isRange {
+			st, err := pl.stage(r, line, nil)
+			if err != nil {
+				errLine := line
+				if r.oci != nil && r.oci.filterLine > 0 && strings.Contains(err.Error(), "semverFilter") {
+					errLine = r.oci.filterLine
+				}
+				problems = append(problems, Problem{File: s.path, Line: errLine, Message: err.Error()})
+				continue
+			}
+			plan.Stages = append(plan.Stages, st)
+			left("Flux resolves it in the cluster (" + st.Ref.String() + "): " + st.Why + "; run chartship notify to reconcile now")
+			continue
+		}
 		c, e, reason, err := pl.decide(s, r, pol, line)
 		switch {
 		case err != nil:
@@ -316,6 +393,15 @@ func (pl *planner) planFile(s *fileScan, plan *Plan) {
 		default:
 			changes = append(changes, c)
 			edits = append(edits, e)
+		}
+		if r.oci != nil && err == nil { // an OCIRepository pinned by ref.tag: a stage moved by commits
+			var ch *Change
+			if reason == "" {
+				ch = &c
+			}
+			if st, err := pl.stage(r, line, ch); err == nil {
+				plan.Stages = append(plan.Stages, st)
+			}
 		}
 	}
 	if len(problems) > 0 {
@@ -490,7 +576,7 @@ func (pl *planner) decide(s *fileScan, r *ref, pol *imagePolicy, line int) (Chan
 			return Change{}, edit{}, "", err
 		}
 	}
-	tag, err := compiled.latest(pl.available, current)
+	tag, err := pl.latest(compiled, current)
 	if errors.Is(err, ErrNoVersion) {
 		return Change{}, edit{}, fmt.Sprintf("%s (%s) admits none of the available versions", policy.Source, policy.String()), nil
 	}

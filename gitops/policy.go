@@ -109,10 +109,33 @@ func (p Policy) Latest(tags []string, prefer string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return c.latest(tags, prefer)
+	return c.latest(tags, prefer, nil)
 }
 
-func (c *compiledPolicy) latest(tags []string, prefer string) (string, error) {
+// parsedVersions are tags parsed once (parseFluxVersion; nil: not a version)
+// for the many references of one plan.
+type parsedVersions map[string]*semver.Version
+
+func (pv parsedVersions) parse(s string) (*semver.Version, error) {
+	if v, ok := pv[s]; ok {
+		if v == nil {
+			return nil, errors.New("not a semantic version")
+		}
+		return v, nil
+	}
+	return parseFluxVersion(s)
+}
+
+func newParsedVersions(tags []string) parsedVersions {
+	pv := parsedVersions{}
+	for _, t := range tags {
+		v, _ := parseFluxVersion(t)
+		pv[t] = v
+	}
+	return pv
+}
+
+func (c *compiledPolicy) latest(tags []string, prefer string, parsed parsedVersions) (string, error) {
 	// candidates: ordering value → original tag, in tags order.
 	type cand struct{ key, tag string }
 	var cands []cand
@@ -145,7 +168,7 @@ func (c *compiledPolicy) latest(tags []string, prefer string) (string, error) {
 	case c.constraint != nil:
 		var bestV *semver.Version
 		for i, cd := range cands {
-			v, err := parseFluxVersion(cd.key)
+			v, err := parsed.parse(cd.key)
 			if err != nil || !c.constraint.Check(v) {
 				continue
 			}

@@ -1,0 +1,91 @@
+package gitops
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+var (
+	stagesBenchOnce sync.Once
+	stagesBenchDir  string
+)
+
+// benchStage is a commit-less stage of one cluster: an OCIRepository
+// following RCs, the HelmRelease installing it and the cluster's Receiver.
+const benchStage = `apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: hello-world, namespace: flux-system}
+spec:
+  url: oci://gsoci.azurecr.io/charts/giantswarm/hello-world
+  ref:
+    semver: ">=0.0.0-0"
+    semverFilter: '.*-rc\..*'
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: hello-world-%d, namespace: flux-system}
+spec:
+  chartRef: {kind: OCIRepository, name: hello-world}
+---
+apiVersion: notification.toolkit.fluxcd.io/v1
+kind: Receiver
+metadata: {name: charts-%d, namespace: flux-system}
+spec:
+  type: generic-hmac
+  resources:
+    - {kind: OCIRepository, name: hello-world}
+`
+
+// syntheticStagesRepo is syntheticRepo's 10,000 files with one Deployment
+// file in twenty replaced by a stage (500 stages over 50 clusters).
+func syntheticStagesRepo(b *testing.B) string {
+	stagesBenchOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "chartship-bench-stages-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < benchFiles; i++ {
+			sub := filepath.Join(dir, "clusters", fmt.Sprintf("c%02d", i%50), fmt.Sprintf("ns%02d", (i/50)%20))
+			must(b, os.MkdirAll(sub, 0o755))
+			var content string
+			switch {
+			case i%10 == 0:
+				content = fmt.Sprintf(benchApp, i/10, i/10, i/10, i, i/10)
+			case i%20 == 5:
+				content = fmt.Sprintf(benchStage, i, i)
+			default:
+				content = fmt.Sprintf(benchDeployment, i, i, i, i)
+			}
+			must(b, os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%05d.yaml", i)), []byte(content), 0o644))
+		}
+		stagesBenchDir = dir
+	})
+	return stagesBenchDir
+}
+
+// BenchmarkPlanStages is BenchmarkPlan with the stage plan on: 500
+// OCIRepositories resolved against 200 tags, 500 HelmReleases and Receivers
+// linked (acceptance: ≤ 0.4 s; compare with BenchmarkPlan in the same run).
+func BenchmarkPlanStages(b *testing.B) {
+	dir := syntheticStagesRepo(b)
+	defer os.RemoveAll(dir)
+	var tags []string
+	for i := 0; i < 100; i++ {
+		tags = append(tags, fmt.Sprintf("1.%d.0", i), fmt.Sprintf("1.%d.0-rc.1", i))
+	}
+	req := Request{Chart: "hello-world", Version: "1.100.0-rc.1", Available: tags}
+	defer reportCPU(b)()
+	for b.Loop() {
+		plan, err := PlanDir(context.Background(), dir, req, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(plan.Stages) != benchFiles/20 || len(plan.MovingReceivers()) != benchFiles/20 || len(plan.Problems) != 0 {
+			b.Fatalf("stages %d, problems %v", len(plan.Stages), plan.Problems)
+		}
+	}
+}
