@@ -380,8 +380,7 @@ func (pl *planner) planFile(s *fileScan, plan *Plan) {
 				problems = append(problems, Problem{File: s.path, Line: errLine, Message: err.Error()})
 				continue
 			}
-			plan.Stages = append(plan.Stages, st)
-			left("Flux resolves it in the cluster (" + st.Ref.String() + "): " + st.Why + "; run chartship notify to reconcile now")
+			plan.Stages = append(plan.Stages, st) // listed there, not in Left
 			continue
 		}
 		c, e, reason, err := pl.decide(s, r, pol, line)

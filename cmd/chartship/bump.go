@@ -214,6 +214,7 @@ func printBump(w io.Writer, out *bumpResult) {
 		for _, p := range r.Plan.Problems {
 			fmt.Fprintf(w, "  %s  PROBLEM\n", p.String())
 		}
+		r.Plan.StagesText(w)
 	}
 	for _, e := range out.Errors {
 		fmt.Fprintf(w, "%s: failed: %s\n", e.Repo, e.Error)

@@ -233,6 +233,9 @@ func printRelease(w io.Writer, r *release.Result) {
 			fmt.Fprintf(w, " #%d %s", b.PullRequest.Number, b.PullRequest.URL)
 		}
 		fmt.Fprintln(w)
+		if b.Plan != nil {
+			b.Plan.StagesText(w)
+		}
 	}
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "  skipped    %s\n", s)
