@@ -68,6 +68,9 @@ type TestOptions struct {
 // BumpOptions configure the GitOps bump stage.
 type BumpOptions struct {
 	Repos []string
+	// Parallel bounds the repositories bumped at once (0:
+	// gitops.DefaultBumpParallel).
+	Parallel int
 	// Request carries the policy and filters; Chart and Version are set by Run,
 	// and the versions policies choose from by the plan (see Routing).
 	Request gitops.Request
@@ -222,17 +225,17 @@ func Execute(ctx context.Context, p *Plan) (*Result, error) {
 		return res, err
 	}
 	var errs []error
-	for _, repo := range opts.Bump.Repos {
-		apply := opts.Bump.Apply
-		if apply.Logger == nil {
-			apply.Logger = log
+	apply := opts.Bump.Apply
+	if apply.Logger == nil {
+		apply.Logger = log
+	}
+	bumped, berrs := gitops.BumpAll(ctx, opts.Bump.Repos, req, apply, opts.Bump.Parallel)
+	for i, repo := range opts.Bump.Repos {
+		if bumped[i] != nil {
+			res.Bumped = append(res.Bumped, bumped[i])
 		}
-		r, err := gitops.Bump(ctx, repo, req, apply)
-		if r != nil {
-			res.Bumped = append(res.Bumped, r)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("bumping %s: %w", repo, err))
+		if berrs[i] != nil {
+			errs = append(errs, fmt.Errorf("bumping %s: %w", repo, berrs[i]))
 		}
 	}
 	if err := errdef.Join(errs...); err != nil {

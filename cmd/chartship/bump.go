@@ -61,6 +61,7 @@ of the same chart), or pushes straight to --push-to.`,
 			&cli.StringFlag{Name: "branch", Usage: "branch to commit on (default chartship/bump-<chart>-<version>)"},
 			&cli.StringFlag{Name: "push-to", Usage: "push the commit straight onto this branch (no pull request)"},
 			&cli.BoolFlag{Name: "pr", Usage: "open (or update) a GitHub pull request"},
+			&cli.IntFlag{Name: "parallel", Value: gitops.DefaultBumpParallel, Usage: "repositories bumped at once (each gets its own commit and pull request)"},
 			&cli.StringFlag{Name: "message", Usage: "commit message Go template over .Chart .Version .Changes (first line: PR title; default \"chore: bump {{.Chart}} to {{.Version}}\" and the list of changes)"},
 			&cli.StringFlag{Name: "github-token", Usage: "GitHub token for --pr (and git over HTTPS when --git-token is unset)", Sources: cli.EnvVars("GITHUB_TOKEN")},
 			&cli.StringFlag{Name: "github-api", Usage: "GitHub API base URL (GitHub Enterprise: https://HOST/api/v3/)", Sources: cli.EnvVars("GITHUB_API_URL")},
@@ -124,8 +125,9 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 
 	out := &bumpResult{Chart: req.Chart, Version: req.Version, Repos: []*gitops.Result{}}
 	var errs []error
-	for _, repo := range repos {
-		res, err := gitops.Bump(ctx, repo, req, opts)
+	results, rerrs := gitops.BumpAll(ctx, repos, req, opts, cmd.Int("parallel"))
+	for i, repo := range repos {
+		res, err := results[i], rerrs[i]
 		if res != nil {
 			out.Repos = append(out.Repos, res)
 		}
@@ -140,9 +142,6 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 				out.Errors = append(out.Errors, repoError{Repo: name, Error: err.Error()})
 			}
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-		}
-		if ctx.Err() != nil {
-			break
 		}
 	}
 	if err := render(cmd, out, func(w io.Writer) { printBump(w, out) }); err != nil {

@@ -59,6 +59,7 @@ Example (CircleCI, on a tag):
 				&cli.StringFlag{Name: "bump-branch", Category: "bump", Usage: "branch to commit bumps on (default chartship/bump-<chart>-<version>)"},
 				&cli.StringFlag{Name: "bump-policy", Category: "bump", Value: gitops.PolicySameMajor, Usage: "rule for references without an ImagePolicy: same-major, same-minor, latest, none, or a semver range"},
 				&cli.StringFlag{Name: "bump-message", Category: "bump", Usage: "commit message template over .Chart .Version .Changes"},
+				&cli.IntFlag{Name: "bump-parallel", Category: "bump", Value: gitops.DefaultBumpParallel, Usage: "repositories bumped at once"},
 				&cli.StringFlag{Name: "github-token", Category: "bump", Usage: "GitHub token for --bump-pr", Sources: cli.EnvVars("GITHUB_TOKEN")},
 				&cli.StringFlag{Name: "github-api", Category: "bump", Usage: "GitHub API base URL (GitHub Enterprise: https://HOST/api/v3/)", Sources: cli.EnvVars("GITHUB_API_URL")},
 			},
@@ -184,9 +185,10 @@ func releaseOptions(cmd *cli.Command, dir string) (release.Options, error) {
 			apply.Auth = gitops.GitAuth{Username: firstNonEmpty(copts.Git.Username, "x-access-token"), Password: token}
 		}
 		opts.Bump = &release.BumpOptions{
-			Repos:   repos,
-			Request: gitops.Request{Policy: cmd.String("bump-policy")},
-			Apply:   apply,
+			Parallel: cmd.Int("bump-parallel"),
+			Repos:    repos,
+			Request:  gitops.Request{Policy: cmd.String("bump-policy")},
+			Apply:    apply,
 		}
 	}
 	return opts, nil
