@@ -102,6 +102,7 @@ type imagePolicy struct {
 	namespace, name  string
 	repoNS, repoName string
 	policy           Policy
+	digestReflection string // spec.digestReflectionPolicy: Never (default), IfNotPresent, Always
 	compiled         *compiledPolicy
 	compileErr       error
 	file             string
@@ -165,8 +166,10 @@ func interesting(src []byte) bool {
 	}
 }
 
-// scanTree reads every YAML file under root (skipping .git and other hidden
-// directories) in parallel.
+// scanTree reads, in parallel, every file under root that Flux's
+// image-automation-controller reads (its ScreeningLocalReader): *.yaml,
+// *.yml and files named Kustomization, in any directory but .git (hidden
+// ones like .github included).
 func scanTree(ctx context.Context, root string, workers int) ([]*fileScan, error) {
 	var paths []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -174,12 +177,12 @@ func scanTree(ctx context.Context, root string, workers int) ([]*fileScan, error
 			return err
 		}
 		if d.IsDir() {
-			if p != root && strings.HasPrefix(d.Name(), ".") {
+			if p != root && d.Name() == ".git" {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if ext := filepath.Ext(p); (ext == ".yaml" || ext == ".yml") && d.Type().IsRegular() {
+		if ext := filepath.Ext(p); (ext == ".yaml" || ext == ".yml" || d.Name() == "Kustomization") && d.Type().IsRegular() {
 			paths = append(paths, p)
 		}
 		return nil
@@ -343,6 +346,7 @@ func (f *fileScan) scanDoc(root *yaml.Node) {
 			if p.repoNS == "" {
 				p.repoNS = ns
 			}
+			p.digestReflection = scalar(get(root, "spec", "digestReflectionPolicy"))
 			p.policy = Policy{
 				Source:        fmt.Sprintf("ImagePolicy %s (%s:%d)", qualified(ns, name), f.path, root.Line),
 				SemVer:        scalar(get(root, "spec", "policy", "semver", "range")),

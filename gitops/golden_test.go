@@ -21,6 +21,7 @@ type goldenCase struct {
 	Available []string `yaml:"available"`
 	Registry  string   `yaml:"registry"`
 	Policy    string   `yaml:"policy"`
+	Digest    string   `yaml:"digest"`
 	Problems  []string `yaml:"problems"` // file:line expected in Plan.Problems
 }
 
@@ -44,7 +45,7 @@ func TestGolden(t *testing.T) {
 
 			work := t.TempDir()
 			copyTree(t, filepath.Join(dir, "original"), work)
-			plan, err := PlanDir(context.Background(), work, Request{Chart: c.Chart, Version: c.Version, Available: c.Available, Registry: c.Registry, Policy: c.Policy}, Options{})
+			plan, err := PlanDir(context.Background(), work, Request{Chart: c.Chart, Version: c.Version, Available: c.Available, Registry: c.Registry, Policy: c.Policy, Digest: c.Digest}, Options{})
 			require.NoError(t, err)
 			var got []string
 			for _, p := range plan.Problems {

@@ -37,6 +37,11 @@ type Request struct {
 	// Policy is the rule for references without an ImagePolicy: same-major
 	// (default), same-minor, latest, none, or a semver range.
 	Policy string `json:"policy,omitempty"`
+	// Digest is the OCI manifest digest Version was pushed with (sha256:…),
+	// when known: written where a :digest marker, a whole-image marker or an
+	// OCIRepository spec.ref.digest asks for it, as Flux would with
+	// digestReflectionPolicy.
+	Digest string `json:"digest,omitempty"`
 }
 
 // Options tune planning.
@@ -131,6 +136,9 @@ func (r Request) Validate() error {
 	}
 	if err := ValidPolicyRule(r.Policy); err != nil {
 		return errdef.Usage(err)
+	}
+	if r.Digest != "" && !manifestDigest.MatchString(r.Digest) {
+		return errdef.Usage(fmt.Errorf("digest %q: give the OCI manifest digest the version was pushed with, sha256:<64 hex digits>", r.Digest))
 	}
 	return nil
 }
@@ -539,8 +547,16 @@ func (pl *planner) decide(s *fileScan, r *ref, pol *imagePolicy, line int) (Chan
 		}
 		return Change{}, edit{}, fmt.Sprintf("a range Flux follows in the cluster (%s %s); run chartship notify to reconcile now", admits, pl.req.Version), nil
 	}
-	if r.marker != nil && (r.marker.Field == "name" || r.marker.Field == "digest") {
-		return Change{}, edit{}, "image " + r.marker.Field + " setter: nothing to bump", nil
+	if r.marker != nil && r.marker.Field == "name" {
+		// Flux writes the ImagePolicy's latest image name: its ImageRepository's spec.image.
+		repo := pl.repoOf(pol)
+		switch {
+		case repo == nil:
+			return Change{}, edit{}, "image name setter: the ImageRepository is not in this repository, so the name Flux writes is unknown", nil
+		case repo.image == value:
+			return Change{}, edit{}, "up to date", nil
+		}
+		return pl.change(s, r, line, value, repo.image, pol, Policy{Source: fmt.Sprintf("ImageRepository %s (%s:%d)", qualified(repo.namespace, repo.name), repo.file, repo.line), SemVer: "image"})
 	}
 	if strings.Contains(value, "${") {
 		return Change{}, edit{}, "the value is a Flux substitution: change it where the variable is set", nil
@@ -548,12 +564,20 @@ func (pl *planner) decide(s *fileScan, r *ref, pol *imagePolicy, line int) (Chan
 	// A whole image reference (marker without :tag) carries the tag after its
 	// last ':' past the last '/'.
 	prefix, current := "", value
-	if r.marker != nil && r.marker.Field == "" {
-		if i := strings.LastIndexByte(value, ':'); i > strings.LastIndexByte(value, '/') {
-			prefix, current = value[:i+1], value[i+1:]
-		} else {
-			prefix, current = value+":", ""
+	wholeImage := r.marker != nil && r.marker.Field == ""
+	if wholeImage {
+		base := value
+		if i := strings.IndexByte(base, '@'); i >= 0 { // name:tag@sha256:…
+			base = base[:i]
 		}
+		if i := strings.LastIndexByte(base, ':'); i > strings.LastIndexByte(base, '/') {
+			prefix, current = base[:i+1], base[i+1:]
+		} else {
+			prefix, current = base+":", ""
+		}
+	}
+	if r.marker != nil && r.marker.Field == "digest" {
+		current = "" // the policy picks the tag; the digest follows it
 	}
 	var policy Policy
 	var compiled *compiledPolicy
@@ -583,6 +607,36 @@ func (pl *planner) decide(s *fileScan, r *ref, pol *imagePolicy, line int) (Chan
 		return Change{}, edit{}, "", err
 	}
 	newTag := withPrefix(tag, current)
+	if r.marker != nil && r.marker.Field == "digest" {
+		d, why := pl.digestFor(pol, tag)
+		switch {
+		case why != "":
+			return Change{}, edit{}, "image digest setter: " + why, nil
+		case d == value:
+			return Change{}, edit{}, "up to date", nil
+		}
+		return pl.change(s, r, line, value, d, pol, policy)
+	}
+	if wholeImage {
+		// Flux writes the ImagePolicy's latest ref: the ImageRepository's
+		// image, the tag, and the digest when it reflects digests.
+		newValue := prefix + newTag
+		if repo := pl.repoOf(pol); repo != nil {
+			newValue = repo.image + ":" + tag
+		}
+		if d, why := pl.digestFor(pol, tag); why == "" {
+			newValue += "@" + d
+		}
+		if newValue == value {
+			return Change{}, edit{}, "up to date", nil
+		}
+		if cv, err := parseFluxVersion(current); err == nil {
+			if nv, err := parseFluxVersion(newTag); err == nil && nv.LessThan(cv) {
+				return Change{}, edit{}, fmt.Sprintf("kept: %s selects %s among the available versions, lower than the current one; list every released version (--available or --registry)", policy.Source, newTag), nil
+			}
+		}
+		return pl.change(s, r, line, value, newValue, pol, policy)
+	}
 	if newTag == current {
 		return Change{}, edit{}, "up to date", nil
 	}
@@ -591,7 +645,26 @@ func (pl *planner) decide(s *fileScan, r *ref, pol *imagePolicy, line int) (Chan
 			return Change{}, edit{}, fmt.Sprintf("kept: %s selects %s among the available versions, lower than the current one; list every released version (--available or --registry)", policy.Source, newTag), nil
 		}
 	}
-	newValue := prefix + newTag
+	return pl.change(s, r, line, value, prefix+newTag, pol, policy)
+}
+
+// digestFor is the digest Flux would write for tag under the ImagePolicy
+// pol, or why there is none: Flux reflects digests only with a
+// digestReflectionPolicy, and chartship knows only the digest it pushed.
+func (pl *planner) digestFor(pol *imagePolicy, tag string) (string, string) {
+	switch {
+	case pol == nil || pol.digestReflection == "" || pol.digestReflection == "Never":
+		return "", "the ImagePolicy reflects no digests (spec.digestReflectionPolicy Never)"
+	case pl.req.Digest == "":
+		return "", "the digest of " + tag + " is unknown (chartship writes the digest it pushed)"
+	case stripV(ociTag(tag)) != stripV(ociTag(pl.req.Version)):
+		return "", fmt.Sprintf("the policy selects %s, whose digest is unknown (chartship knows only that of %s, which it pushed)", tag, pl.req.Version)
+	}
+	return pl.req.Digest, ""
+}
+
+// change builds the change of one reference from value to newValue.
+func (pl *planner) change(s *fileScan, r *ref, line int, value, newValue string, pol *imagePolicy, policy Policy) (Change, edit, string, error) {
 	e, err := pl.edit(s, r, newValue)
 	if err != nil {
 		return Change{}, edit{}, "", fmt.Errorf("%s: %v", r.field, err)

@@ -88,6 +88,6 @@ func TestPlanSubstitutedNameIsAmbiguous(t *testing.T) {
 	}
 	assert.Contains(t, reasons, `1.2.0: the chart name "${app_name}" is a Flux substitution and may or may not be hello-world: add a $imagepolicy marker to bump it`)
 	assert.Contains(t, reasons, "${hello_version}: the value is a Flux substitution: change it where the variable is set")
-	assert.Contains(t, reasons, "gsoci.azurecr.io/charts/giantswarm/hello-world: image name setter: nothing to bump")
+	assert.Contains(t, reasons, "gsoci.azurecr.io/charts/giantswarm/hello-world: up to date")
 	assert.Len(t, plan.Changes, 2)
 }

@@ -35,6 +35,8 @@ func (r OCIRef) String() string {
 	return "no ref (tag latest)"
 }
 
+var manifestDigest = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
 // ErrNoMatch is source-controller's "no match found for semver".
 var ErrNoMatch = fmt.Errorf("no match found")
 

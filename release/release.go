@@ -219,6 +219,11 @@ func Execute(ctx context.Context, p *Plan) (*Result, error) {
 			return res, fmt.Errorf("release stopped at %s: listing the versions of %s: %w", StageBump, res.Chart, err)
 		}
 		req.Available = append(req.Available, vs...)
+		for _, r := range res.Published { // the digest Flux will see, for digest markers and refs
+			if r.Catalog == v.Ref && r.Manifest != "" {
+				req.Digest = r.Manifest
+			}
+		}
 	}
 	if err := req.Validate(); err != nil {
 		res.Failed = StageBump

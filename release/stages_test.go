@@ -2,6 +2,7 @@ package release_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,6 +46,25 @@ spec:
   catalog: demo
   name: hello
   version: 1.0.0 # {"$imagepolicy": "flux-system:hello-testing:tag"}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {name: hello-pinned, namespace: flux-system}
+spec:
+  imageRepositoryRef: {name: hello}
+  digestReflectionPolicy: Always
+  policy: {semver: {range: '>=1.0.0-0'}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata: {name: hello, namespace: flux-system}
+spec: {image: registry.example/charts/hello}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: hello-digest, namespace: flux-system}
+data:
+  digest: none # {"$imagepolicy": "flux-system:hello-pinned:digest"}
 `
 
 // TestReleaseStagesRCAndDev: a stable release and a release candidate go to
@@ -124,6 +144,16 @@ func TestReleaseStagesRCAndDev(t *testing.T) {
 	assert.ElementsMatch(t, []string{"1.1.0", "1.2.0-rc.1"}, tags())
 	assert.Contains(t, show("stable/hello.yaml"), "version: 1.1.0\n", "same-major admits no pre-release")
 	assert.Contains(t, show("testing/hello.yaml"), "version: 1.2.0-rc.1 #", "the testing stage's policy admits pre-releases")
+	// The digest marker got the manifest digest the registry holds for the RC.
+	require.Regexp(t, `^sha256:[0-9a-f]{64}$`, res.Published[0].Manifest)
+	hreq, err := http.NewRequest(http.MethodHead, reg.URL+"/v2/charts/hello/manifests/1.2.0-rc.1", nil)
+	require.NoError(t, err)
+	hreq.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
+	resp, err := reg.Client().Do(hreq)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, res.Published[0].Manifest, resp.Header.Get("Docker-Content-Digest"))
+	assert.Contains(t, show("testing/hello.yaml"), "digest: "+res.Published[0].Manifest+" #")
 
 	// An RC is a release: other bytes under its version are refused, --force or not.
 	head := gittest.Git(t, fleet, "rev-parse", "main")

@@ -530,6 +530,7 @@ func (c *Catalog) Publish(ctx context.Context, pkg *chart.Package, attachments .
 		return catalogdef.Result{}, err
 	case existing.chart.Digest == pkg.Digest:
 		res.Status = catalogdef.AlreadyPublished
+		res.Manifest = existing.desc.Digest.String()
 		if (existing.prov == nil) != (prov == nil) || (prov != nil && existing.prov.Digest != digest.FromBytes(prov)) {
 			res.Note = "the registry's provenance (.prov) differs from the local one; the chart itself is identical"
 		}
@@ -568,6 +569,7 @@ func (c *Catalog) Publish(ctx context.Context, pkg *chart.Package, attachments .
 		return catalogdef.Result{}, c.fail(fmt.Sprintf("tagging %s", res.Ref), err)
 	}
 	res.Status = catalogdef.Published
+	res.Manifest = layout.manifestDesc.Digest.String()
 	c.log.Debug("published", "ref", res.Ref, "digest", res.Digest, "manifest", layout.manifestDesc.Digest.String())
 	for _, a := range attachments {
 		d, err := c.attach(ctx, repo, layout.manifestDesc, a)

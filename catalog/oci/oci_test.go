@@ -219,7 +219,7 @@ func TestOCIImmutability(t *testing.T) {
 	forced := ociOpen(t, reg.Ref("charts"), oci.Options{PlainHTTP: true, Force: true}, nil)
 	_, err = forced.Publish(ctx, other)
 	require.ErrorIs(t, err, catalogdef.ErrConflict)
-	assert.Contains(t, err.Error(), "--force only overwrites pre-release versions")
+	assert.Contains(t, err.Error(), "--force only overwrites dev builds")
 
 	// …but overwrites a pre-release, and says so
 	dev1 := ociTestPackage(t, dir, "app", "2.1.0-dev.1", "one")

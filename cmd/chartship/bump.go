@@ -52,6 +52,7 @@ of the same chart), or pushes straight to --push-to.`,
 			&cli.StringFlag{Name: "repo-list", Usage: "file listing repositories, one per line (# comments)"},
 			&cli.StringFlag{Name: "chart", Usage: "chart (App) name", Required: true},
 			&cli.StringFlag{Name: "version", Usage: "the version just released", Required: true},
+			&cli.StringFlag{Name: "digest", Usage: "OCI manifest digest (sha256:…) --version was pushed with: written where :digest markers or digestReflectionPolicy ask for it"},
 			&cli.StringSliceFlag{Name: "available", Usage: "other versions the catalog offers (comma-separated or repeated); the highest one each policy allows wins"},
 			&cli.StringFlag{Name: "registry", Usage: "oci://HOST/NAMESPACE the chart is published to: lists its versions and limits OCIRepository/ImageRepository matches"},
 			&cli.StringFlag{Name: "catalog", Usage: "only App CRs with this spec.catalog"},
@@ -86,6 +87,7 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 		Catalog:   cmd.String("catalog"),
 		Source:    cmd.String("source"),
 		Policy:    cmd.String("policy"),
+		Digest:    cmd.String("digest"),
 	}
 	if err := req.Validate(); err != nil {
 		return err

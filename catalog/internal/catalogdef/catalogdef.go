@@ -43,6 +43,9 @@ type Result struct {
 	// Attached says where each attachment now is (a file URL of the git
 	// catalog's -meta/ folder, the digest of an OCI referrer).
 	Attached []string `json:"attached,omitempty"`
+	// Manifest is the OCI manifest's digest in an OCI registry (what Flux
+	// records and pins with spec.ref.digest or digestReflectionPolicy).
+	Manifest string `json:"manifest,omitempty"`
 }
 
 // Attachment is a document about a package that a catalog keeps beside it:
