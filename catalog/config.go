@@ -33,6 +33,9 @@ type Config struct {
 	// default, X.Y.Z-r<crc32>t<time>h<sha>) or "legacy" (X.Y.Z-dev.<branch>.…);
 	// --dev-schema wins.
 	DevSchema string `json:"devSchema,omitempty"`
+	// FleetRepos are the GitOps repositories `release --from fleet` reads the
+	// running versions from.
+	FleetRepos []string `json:"fleetRepos,omitempty"`
 }
 
 // NamedCatalog is a catalog with a name people pass to --to.

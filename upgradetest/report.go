@@ -29,6 +29,7 @@ type Report struct {
 	Scenarios         []ScenarioResult `json:"scenarios"`
 	Seconds           float64          `json:"seconds"`
 	Passed            bool             `json:"passed"`
+	Fleet             *FleetProof      `json:"fleet,omitempty"` // --from fleet: whose upgrades were proven
 }
 
 // ScenarioResult is one values file upgraded from one version (or installed, first release).
@@ -45,6 +46,8 @@ type ScenarioResult struct {
 	Passed    bool    `json:"passed"`
 	Note      string  `json:"note,omitempty"`
 	Seconds   float64 `json:"seconds"`
+	// Clusters run the from-version (--from fleet).
+	Clusters []string `json:"clusters,omitempty"`
 }
 
 // ID names the scenario in reports, e.g. "default: 1.0.0 → 1.1.0".
@@ -110,6 +113,9 @@ func (r *Report) Text(w io.Writer) {
 			mark = "FAIL"
 		}
 		fmt.Fprintf(w, "%s %s (%.1fs)\n", mark, s.ID(), s.Seconds)
+		if len(s.Clusters) > 0 {
+			fmt.Fprintf(w, "     clusters: %s\n", strings.Join(s.Clusters, ", "))
+		}
 		if s.Note != "" {
 			fmt.Fprintf(w, "     %s\n", s.Note)
 		}
@@ -126,6 +132,9 @@ func (r *Report) Text(w io.Writer) {
 				fmt.Fprintf(w, "     ✓ %s (%.1fs)\n", st.Name, st.Seconds)
 			}
 		}
+	}
+	if r.Fleet != nil {
+		r.Fleet.text(w)
 	}
 }
 

@@ -47,6 +47,12 @@ type Options struct {
 	From     string       // --from spec (see ResolveFrom); "" means "stable"
 	FromFile string       // a from-version package (.tgz or chart dir); overrides From and Catalog
 	Catalog  Catalog      // released versions; nil needs FromFile
+	// Fleet lists the versions the fleet runs, for From "fleet" (FromFleet):
+	// each becomes a from-version, its scenarios labelled with its clusters.
+	Fleet FleetSource
+
+	fleetClusters map[string][]string // from-version → clusters (From "fleet")
+	fleetUntested []string
 
 	// How: values files, hook, checks.
 	Values        []string // values files, one scenario each; none: the chart's ci/*-values.yaml, else its defaults
@@ -144,6 +150,9 @@ func Run(ctx context.Context, c *Cluster, opts Options) (*Report, error) {
 	rep.Seconds = time.Since(start).Seconds()
 	rep.Passed = true
 	var failed []string
+	if opts.fleetClusters != nil || opts.fleetUntested != nil {
+		rep.proveFleet(opts.fleetClusters, opts.fleetUntested)
+	}
 	for _, s := range rep.Scenarios {
 		if !s.Passed {
 			rep.Passed = false
@@ -189,8 +198,12 @@ func resolveFromCharts(ctx context.Context, to *chart.Chart, opts *Options, log 
 		}
 		return nil, fmt.Errorf("listing released versions of %s: %w", name, err)
 	}
-	versions, err := ResolveFrom(opts.From, to.Metadata.Version, released)
-	if err != nil {
+	var versions []string
+	if strings.TrimSpace(opts.From) == FromFleet {
+		if versions, opts.fleetClusters, opts.fleetUntested, err = fleetFrom(ctx, opts, name, to.Metadata.Version, released); err != nil {
+			return nil, err
+		}
+	} else if versions, err = ResolveFrom(opts.From, to.Metadata.Version, released); err != nil {
 		return nil, errdef.Usage(err)
 	}
 	if len(versions) == 0 {

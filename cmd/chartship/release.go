@@ -171,6 +171,9 @@ func releaseOptions(cmd *cli.Command, dir string) (release.Options, error) {
 		if err != nil {
 			return release.Options{}, err
 		}
+		if t.Fleet == nil && len(cfg.FleetRepos) > 0 {
+			t.Fleet = release.FleetSource(cfg.FleetRepos, fleetBumpOptions())
+		}
 		opts.Test = &release.TestOptions{Upgrade: t}
 	}
 	if repos := splitList(cmd.StringSlice("bump-repo")); len(repos) > 0 {

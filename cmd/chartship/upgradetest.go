@@ -13,7 +13,9 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/gitops"
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/release"
 	"github.com/chartship/chartship/upgradetest"
 )
 
@@ -57,7 +59,8 @@ func clusterFlags() []cli.Flag {
 // scenarioFlags say what an upgrade test runs and how.
 func scenarioFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "from", Value: "stable", Usage: "from-versions: stable, X.Y.Z, N-1, oldest-supported, or a comma-separated list"},
+		&cli.StringFlag{Name: "from", Value: "stable", Usage: "from-versions: stable, X.Y.Z, N-1, oldest-supported, a comma-separated list, or fleet (every version --fleet-repo runs)"},
+		&cli.StringSliceFlag{Name: "fleet-repo", Usage: "GitOps repository (path or git URL) whose running versions --from fleet tests; repeatable (default: .chartship.yaml fleetRepos); git over HTTPS with CHARTSHIP_GIT_TOKEN or GITHUB_TOKEN"},
 		&cli.StringFlag{Name: "from-file", Usage: "the from-version package (.tgz or chart directory) instead of the catalog"},
 		&cli.StringSliceFlag{Name: "values", Usage: "values file; one scenario each (default: the chart's ci/*-values.yaml)"},
 		&cli.StringFlag{Name: "hook", Usage: "shell command run before each upgrade; gets CHARTSHIP_STAGE, _FROM_VERSION, _TO_VERSION, _RELEASE, _NAMESPACE and KUBECONFIG"},
@@ -78,7 +81,12 @@ func scenarioOptions(cmd *cli.Command) (upgradetest.Options, error) {
 	if err != nil {
 		return upgradetest.Options{}, err
 	}
+	var fleet upgradetest.FleetSource
+	if repos := splitList(cmd.StringSlice("fleet-repo")); len(repos) > 0 {
+		fleet = release.FleetSource(repos, fleetBumpOptions())
+	}
 	return upgradetest.Options{
+		Fleet:         fleet,
 		From:          cmd.String("from"),
 		FromFile:      cmd.String("from-file"),
 		Values:        cmd.StringSlice("values"),
@@ -202,4 +210,14 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return f.Close()
+}
+
+// fleetBumpOptions read fleet repositories: git over HTTPS with the token of
+// the environment.
+func fleetBumpOptions() gitops.BumpOptions {
+	o := gitops.DefaultBumpOptions()
+	if token := firstEnv("CHARTSHIP_GIT_TOKEN", "GITHUB_TOKEN"); token != "" {
+		o.Auth = gitops.GitAuth{Username: "x-access-token", Password: token}
+	}
+	return o
 }
