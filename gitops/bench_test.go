@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	if benchDir != "" {
 		os.RemoveAll(benchDir)
 	}
+	if stagesBenchDir != "" {
+		os.RemoveAll(stagesBenchDir)
+	}
 	os.Exit(code)
 }
 

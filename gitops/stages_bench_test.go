@@ -72,7 +72,6 @@ func syntheticStagesRepo(b *testing.B) string {
 // linked (acceptance: ≤ 0.4 s; compare with BenchmarkPlan in the same run).
 func BenchmarkPlanStages(b *testing.B) {
 	dir := syntheticStagesRepo(b)
-	defer os.RemoveAll(dir)
 	var tags []string
 	for i := 0; i < 100; i++ {
 		tags = append(tags, fmt.Sprintf("1.%d.0", i), fmt.Sprintf("1.%d.0-rc.1", i))
