@@ -2,7 +2,9 @@ package gitops
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -37,4 +39,23 @@ func TestRunningVersion(t *testing.T) {
 		assert.Equal(t, want, got, in)
 		assert.Equal(t, want != "", ok, in)
 	}
+}
+
+// TestBumpBundleValues: an App version nested in a bundle chart's values
+// moves when it carries a marker.
+func TestBumpBundleValues(t *testing.T) {
+	dir := t.TempDir()
+	values, err := os.ReadFile(filepath.Join("..", "testdata", "upgradetest", "bundle-1.0.0", "values.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "bundle"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bundle", "values.yaml"), values, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata: {name: hello, namespace: flux-system}\nspec:\n  imageRepositoryRef: {name: hello}\n  policy: {semver: {range: '>=1.0.0'}}\n"), 0o644))
+	plan, err := PlanDir(context.Background(), dir, Request{Chart: "hello", Version: "1.1.0"}, Options{})
+	require.NoError(t, err)
+	require.NoError(t, plan.Err())
+	require.Len(t, plan.Changes, 1)
+	assert.Equal(t, "bundle/values.yaml", plan.Changes[0].File)
+	b, ok := plan.Content("bundle/values.yaml")
+	require.True(t, ok)
+	assert.Equal(t, strings.Replace(string(values), "version: 1.0.0 #", "version: 1.1.0 #", 1), string(b))
 }

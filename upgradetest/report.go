@@ -130,6 +130,9 @@ func (r *Report) Text(w io.Writer) {
 				}
 			default:
 				fmt.Fprintf(w, "     ✓ %s (%.1fs)\n", st.Name, st.Seconds)
+				if strings.HasPrefix(st.Details, "not reconciled here") {
+					fmt.Fprintf(w, "       %s\n", st.Details)
+				}
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/internal/errdef"
@@ -51,6 +52,13 @@ type Options struct {
 	// each becomes a from-version, its scenarios labelled with its clusters.
 	Fleet FleetSource
 
+	// CRDs are files, directories or URLs of CustomResourceDefinitions the
+	// chart's objects need but don't ship (App CRs of a bundle, Cluster API
+	// kinds of a cluster app), installed before the from-version. Objects of
+	// those kinds are "not reconciled here": no controller runs for them.
+	CRDs []string
+
+	unreconciled  map[schema.GroupKind]bool
 	fleetClusters map[string][]string // from-version → clusters (From "fleet")
 	fleetUntested []string
 
@@ -108,6 +116,16 @@ func Run(ctx context.Context, c *Cluster, opts Options) (*Report, error) {
 		return nil, errdef.External(err)
 	}
 	rep.KubernetesVersion = kv
+	if len(opts.CRDs) > 0 {
+		crds, err := readCRDs(ctx, opts.CRDs)
+		if err != nil {
+			return nil, err
+		}
+		if opts.unreconciled, err = installCRDs(ctx, c, crds, opts.Timeout); err != nil {
+			return nil, err
+		}
+		log.Info("installed CRDs", "count", len(crds))
+	}
 	valueSets, err := scenarioValues(to, opts.Values)
 	if err != nil {
 		return nil, err

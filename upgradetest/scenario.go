@@ -229,7 +229,12 @@ func (s *scenario) healthy(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "", s.waitHealthy(ctx, ids, s.opts.Timeout)
+	ids, left := splitUnreconciled(ids, s.opts.unreconciled)
+	details := ""
+	if len(left) > 0 {
+		details = "not reconciled here (no controller for their kinds in this cluster; created and accepted by the API server): " + strings.Join(left, ", ")
+	}
+	return details, s.waitHealthy(ctx, ids, s.opts.Timeout)
 }
 
 func (s *scenario) helmTest(ctx context.Context) (string, error) {

@@ -60,6 +60,7 @@ func clusterFlags() []cli.Flag {
 func scenarioFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "from", Value: "stable", Usage: "from-versions: stable, X.Y.Z, N-1, oldest-supported, a comma-separated list, or fleet (every version --fleet-repo runs)"},
+		&cli.StringSliceFlag{Name: "crds", Usage: "CustomResourceDefinitions the chart's objects need but don't ship (file, directory or URL; repeatable): installed first; their objects are reported as not reconciled here"},
 		&cli.StringSliceFlag{Name: "fleet-repo", Usage: "GitOps repository (path or git URL) whose running versions --from fleet tests; repeatable (default: .chartship.yaml fleetRepos); git over HTTPS with CHARTSHIP_GIT_TOKEN or GITHUB_TOKEN"},
 		&cli.StringFlag{Name: "from-file", Usage: "the from-version package (.tgz or chart directory) instead of the catalog"},
 		&cli.StringSliceFlag{Name: "values", Usage: "values file; one scenario each (default: the chart's ci/*-values.yaml)"},
@@ -87,6 +88,7 @@ func scenarioOptions(cmd *cli.Command) (upgradetest.Options, error) {
 	}
 	return upgradetest.Options{
 		Fleet:         fleet,
+		CRDs:          splitList(cmd.StringSlice("crds")),
 		From:          cmd.String("from"),
 		FromFile:      cmd.String("from-file"),
 		Values:        cmd.StringSlice("values"),
