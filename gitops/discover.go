@@ -68,6 +68,7 @@ type ref struct {
 type ociRef struct {
 	semver, filter, tag, digest string
 	filterLine, digestLine      int
+	digestNode                  *yaml.Node
 }
 
 // ociObject is an OCIRepository of the repository, any chart: chartRefs are
@@ -324,8 +325,8 @@ func (f *fileScan) scanDoc(root *yaml.Node) {
 			if n := get(root, "spec", "ref", "semverFilter"); n != nil {
 				o.filterLine = n.Line
 			}
-			if n := get(root, "spec", "ref", "digest"); n != nil {
-				o.digestLine = n.Line
+			if n := get(root, "spec", "ref", "digest"); isScalar(n) {
+				o.digestLine, o.digestNode = n.Line, n
 			}
 			for _, fld := range []string{"semver", "tag", "digest"} {
 				if v := get(root, "spec", "ref", fld); isScalar(v) {

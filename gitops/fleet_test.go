@@ -26,7 +26,7 @@ func TestFleetVersionsGolden(t *testing.T) {
 	assert.Equal(t, []FleetVersion{
 		{Version: "1.2.0-rc.0", Clusters: []string{repo + ": clusters/legacy-mc", repo + ": clusters/testing-mc"}},
 		{Version: "1.1.1", Clusters: []string{repo + ": clusters/stable-mc", repo + ": clusters/stable-pinned"}},
-		{Version: "1.0.0", Clusters: []string{repo + ": clusters/pinned-tag"}},
+		{Version: "1.0.0", Clusters: []string{repo + ": clusters/digest", repo + ": clusters/pinned-tag"}},
 	}, got)
 }
 

@@ -378,7 +378,8 @@ func (pl *planner) planFile(s *fileScan, plan *Plan) {
 			continue
 		}
 		// Commit-less stages: Flux resolves the version in the cluster.
-		if r.oci != nil && (r.oci.digest != "" || r.oci.semver != "" || r.field == "spec.ref") || r.kind == KindHelmRelease && r.isRange {
+		tagAndDigest := r.oci != nil && r.field == "spec.ref.tag" && r.oci.digest != "" && r.oci.semver == ""
+		if r.marker == nil && !tagAndDigest && (r.oci != nil && (r.oci.digest != "" || r.oci.semver != "" || r.field == "spec.ref") || r.kind == KindHelmRelease && r.isRange) {
 			st, err := pl.stage(r, line, nil)
 			if err != nil {
 				errLine := line
@@ -392,6 +393,21 @@ func (pl *planner) planFile(s *fileScan, plan *Plan) {
 			continue
 		}
 		c, e, reason, err := pl.decide(s, r, pol, line)
+		if tagAndDigest && err == nil && reason == "" {
+			// spec.ref.digest wins over the tag: move both, or neither.
+			if pl.req.Digest == "" || stripV(ociTag(c.New)) != stripV(ociTag(pl.req.Version)) {
+				reason = fmt.Sprintf("would move the tag to %s, but spec.ref.digest pins the OCIRepository and the digest of %s is unknown (chartship writes the digest it pushed: release does, or bump --digest)", c.New, c.New)
+			} else if r.oci.digest != pl.req.Digest {
+				de, derr := scalarEdit(s.src, s.lines, r.oci.digestNode, pl.req.Digest)
+				if derr != nil {
+					err = derr
+				} else {
+					edits = append(edits, de)
+					changes = append(changes, Change{File: s.path, Line: r.oci.digestLine, Kind: r.kind, Object: r.object, Field: "spec.ref.digest",
+						Old: r.oci.digest, New: pl.req.Digest, Policy: "the digest " + pl.req.Version + " was pushed with (it pins the tag)"})
+				}
+			}
+		}
 		switch {
 		case err != nil:
 			problems = append(problems, Problem{File: s.path, Line: line, Message: err.Error()})

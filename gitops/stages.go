@@ -191,6 +191,9 @@ func (pl *planner) stage(r *ref, line int, change *Change) (Stage, error) {
 		st.After = after
 	}
 	switch {
+	case st.Ref.Digest != "" && change != nil:
+		st.After, st.Moves = change.New+"@"+pl.req.Digest, stripV(change.New) == stripV(newTag)
+		st.Why = fmt.Sprintf("pinned by spec.ref.digest; this bump commits the tag %s → %s and the digest it was pushed with", change.Old, change.New)
 	case st.Ref.Digest != "":
 		st.Why = "pinned by spec.ref.digest, which wins over semver and tag"
 	case st.Ref.SemVer == "" && change != nil:
