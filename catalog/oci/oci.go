@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -604,6 +605,7 @@ func (c *Catalog) attach(ctx context.Context, repo *remote.Repository, subject o
 		Subject:      &subject,
 		Annotations:  map[string]string{ocispec.AnnotationCreated: time.Now().UTC().Format(time.RFC3339)},
 	}
+	maps.Copy(m.Annotations, a.Annotations)
 	mb, err := json.Marshal(m)
 	if err != nil {
 		return "", fmt.Errorf("encoding the manifest of %s: %w", a.Name, err)

@@ -60,6 +60,9 @@ type Attachment struct {
 	Name      string // a plain file name, e.g. "upgrade-test.json"
 	MediaType string // e.g. "application/vnd.chartship.upgrade-test.v1+json"
 	Data      []byte
+	// Annotations go on an OCI referrer's manifest (sigstore bundles carry
+	// dev.sigstore.bundle.predicateType there); a git catalog ignores them.
+	Annotations map[string]string
 }
 
 var (

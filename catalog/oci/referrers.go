@@ -1,0 +1,110 @@
+package oci
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/registry/remote/auth"
+
+	"github.com/chartship/chartship/catalog/internal/catalogdef"
+	"github.com/chartship/chartship/internal/errdef"
+)
+
+// The referrer methods below are what signing and verification (package sign)
+// need of a registry: the chart manifest a version's tag points at, the
+// referrers of that manifest (through the referrers API, or the tag-schema
+// fallback sha256-<hex> on registries without it, such as GHCR and the
+// distribution registry), one referrer's manifest and layer, and attaching a
+// new referrer.
+
+// Subject returns the descriptor of the chart manifest chart:version's tag
+// points at (one GET); a missing version matches catalogdef.ErrNotFound.
+func (c *Catalog) Subject(ctx context.Context, chartName, version string) (ocispec.Descriptor, error) {
+	repo, err := c.repository(chartName)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	ctx = auth.AppendRepositoryScope(ctx, repo.Reference, auth.ActionPull)
+	got, err := c.resolve(ctx, repo, tagOf(version))
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	return got.desc, nil
+}
+
+// Reference is the OCI reference of chart@digest in this catalog.
+func (c *Catalog) Reference(chartName string, d digest.Digest) string {
+	repo, err := c.repository(chartName)
+	if err != nil {
+		return chartName + "@" + d.String()
+	}
+	return repo.Reference.String() + "@" + d.String()
+}
+
+// Referrers lists the referrers of subject whose artifactType is artifactType
+// ("" for all).
+func (c *Catalog) Referrers(ctx context.Context, chartName string, subject ocispec.Descriptor, artifactType string) ([]ocispec.Descriptor, error) {
+	repo, err := c.repository(chartName)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	ctx = auth.AppendRepositoryScope(ctx, repo.Reference, auth.ActionPull)
+	var out []ocispec.Descriptor
+	err = repo.Referrers(ctx, subject, artifactType, func(ds []ocispec.Descriptor) error {
+		out = append(out, ds...)
+		return nil
+	})
+	if err != nil && !isNotFound(err) {
+		return nil, c.fail(fmt.Sprintf("listing the referrers of %s@%s", repo.Reference, subject.Digest), err)
+	}
+	return out, nil
+}
+
+// FetchReferrer reads one referrer: its manifest and the bytes of its first
+// layer (a sigstore bundle, an attachment), checked against their digests.
+func (c *Catalog) FetchReferrer(ctx context.Context, chartName string, desc ocispec.Descriptor) (ocispec.Manifest, []byte, error) {
+	repo, err := c.repository(chartName)
+	if err != nil {
+		return ocispec.Manifest{}, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	ctx = auth.AppendRepositoryScope(ctx, repo.Reference, auth.ActionPull)
+	mb, err := content.FetchAll(ctx, repo.Manifests(), desc)
+	if err != nil {
+		return ocispec.Manifest{}, nil, c.fail(fmt.Sprintf("reading referrer %s@%s", repo.Reference, desc.Digest), err)
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(mb, &m); err != nil {
+		return ocispec.Manifest{}, nil, errdef.External(fmt.Errorf("referrer %s@%s is not a valid manifest: %w", repo.Reference, desc.Digest, err))
+	}
+	if len(m.Layers) == 0 {
+		return m, nil, nil
+	}
+	data, err := c.fetchBlob(ctx, repo, m.Layers[0])
+	if err != nil {
+		return ocispec.Manifest{}, nil, err
+	}
+	return m, data, nil
+}
+
+// Attach stores a as a referrer of subject (see attach) and returns the
+// referrer manifest's digest.
+func (c *Catalog) Attach(ctx context.Context, chartName string, subject ocispec.Descriptor, a catalogdef.Attachment) (digest.Digest, error) {
+	repo, err := c.repository(chartName)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	ctx = auth.AppendRepositoryScope(ctx, repo.Reference, auth.ActionPull, auth.ActionPush)
+	return c.attach(ctx, repo, subject, a)
+}
