@@ -72,6 +72,8 @@ type (
 	// test's result): a file in the git catalog's -meta/ folder, a referrer
 	// artifact in an OCI registry.
 	Attachment = catalogdef.Attachment
+	// Signature is a cosign signature or attestation of a published chart.
+	Signature = catalogdef.Signature
 )
 
 const (

@@ -14,6 +14,7 @@ import (
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/logging"
+	"github.com/chartship/chartship/sign"
 )
 
 // Target is a catalog to publish to.
@@ -30,6 +31,13 @@ type Options struct {
 	// Attachments go to every catalog beside the package (the upgrade test's
 	// result; see catalog.Attachment).
 	Attachments []catalog.Attachment
+	// Sign signs the chart in every OCI registry it is published to (cosign:
+	// a sigstore bundle referrer, see package sign), with Attestations beside
+	// the signature. The zero value signs nothing. The key is read before
+	// anything is pushed; a catalog where signing fails fails the run, and a
+	// re-run adds what is missing.
+	Sign         sign.Options
+	Attestations []sign.Predicate
 }
 
 // Run publishes pkg to every target in parallel and returns one result per target,
@@ -38,6 +46,18 @@ type Options struct {
 // all of them and a re-run finishes the job.
 func Run(ctx context.Context, pkg *chart.Package, targets []Target, opts Options) ([]catalog.Result, error) {
 	log := logging.OrDiscard(opts.Logger)
+	var signer *sign.Signer
+	if opts.Sign.Enabled() {
+		so := opts.Sign
+		if so.Logger == nil {
+			so.Logger = log
+		}
+		s, err := sign.New(so)
+		if err != nil {
+			return nil, err
+		}
+		signer = s
+	}
 	results := make([]catalog.Result, len(targets))
 	errs := make([]error, len(targets))
 	limit := opts.Parallel
@@ -59,8 +79,16 @@ func Run(ctx context.Context, pkg *chart.Package, targets []Target, opts Options
 				log.Error("publish failed", "package", pkg.String(), "catalog", t.String(), "error", err.Error())
 				return
 			}
-			results[i] = r
 			log.Info(string(r.Status), "package", pkg.String(), "catalog", t.String(), "ref", r.Ref)
+			if st, ok := t.(sign.Store); ok && signer != nil {
+				sigs, err := signer.Sign(ctx, st, pkg.Name(), pkg.Version(), opts.Attestations...)
+				r.Signatures = sigs
+				if err != nil {
+					errs[i] = fmt.Errorf("signing %s in %s (the chart is published; run again to add the signature): %w", pkg, t, err)
+					log.Error("signing failed", "package", pkg.String(), "catalog", t.String(), "error", err.Error())
+				}
+			}
+			results[i] = r
 		}()
 	}
 	wg.Wait()

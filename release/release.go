@@ -18,6 +18,7 @@ import (
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/logging"
 	"github.com/chartship/chartship/publish"
+	"github.com/chartship/chartship/sign"
 	"github.com/chartship/chartship/upgradetest"
 )
 
@@ -51,6 +52,11 @@ type Options struct {
 	Catalogs catalog.Options
 	Test     *TestOptions
 	Bump     *BumpOptions
+	// Sign signs every OCI push with cosign (package sign) and, after an
+	// upgrade test, attaches its signed attestation; the zero value signs
+	// nothing. ChartshipVersion goes into the attestation.
+	Sign             sign.Options
+	ChartshipVersion string
 	// DryRun makes NewPlan read nothing it would have to fetch; Run then stops
 	// after the plan.
 	DryRun bool
@@ -182,7 +188,15 @@ func Execute(ctx context.Context, p *Plan) (*Result, error) {
 	for i, t := range p.Publish {
 		targets[i] = t.Catalog
 	}
-	popts := publish.Options{Logger: log}
+	popts := publish.Options{Logger: log, Sign: opts.Sign}
+	if res.UpgradeTest != nil && opts.Sign.Enabled() {
+		p, err := UpgradeTestPredicate(res.UpgradeTest, opts.ChartshipVersion).Predicate()
+		if err != nil {
+			res.Failed = StagePublish
+			return res, fmt.Errorf("release stopped at %s: encoding the upgrade-test attestation: %w", StagePublish, err)
+		}
+		popts.Attestations = []sign.Predicate{p}
+	}
 	if res.Test != nil {
 		doc, err := json.MarshalIndent(res.Test, "", "  ")
 		if err != nil {

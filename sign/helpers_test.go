@@ -2,43 +2,21 @@ package sign_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/stretchr/testify/require"
 
 	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/charttest"
 	"github.com/chartship/chartship/internal/registrytest"
+	"github.com/chartship/chartship/internal/signtest"
 )
 
-// writeKeyPair writes a key pair in cosign's format, as `cosign generate-key-pair`
-// does: an ECDSA P-256 key, PKCS#8, encrypted with scrypt + secretbox under password.
 func writeKeyPair(t testing.TB, dir, password string) (key, pub string) {
-	t.Helper()
-	pk, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	der, err := x509.MarshalPKCS8PrivateKey(pk)
-	require.NoError(t, err)
-	enc, err := encrypted.Encrypt(der, []byte(password))
-	require.NoError(t, err)
-	key, pub = filepath.Join(dir, "cosign.key"), filepath.Join(dir, "cosign.pub")
-	require.NoError(t, os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED SIGSTORE PRIVATE KEY", Bytes: enc}), 0o600))
-	pubPEM, err := cryptoutils.MarshalPublicKeyToPEM(pk.Public())
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(pub, pubPEM, 0o644))
-	return key, pub
+	return signtest.KeyPair(t, dir, password)
 }
 
 // published pushes a test chart to a namespace of reg and returns the catalog and package.

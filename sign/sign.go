@@ -84,20 +84,14 @@ type Predicate struct {
 	Data json.RawMessage
 }
 
-// Status says what signing did for one statement.
-type Status string
-
+// Statuses of a Signature.
 const (
-	Signed        Status = "signed"
-	AlreadySigned Status = "already signed"
+	Signed        = "signed"
+	AlreadySigned = "already signed"
 )
 
-// Signature is one signed statement about a chart.
-type Signature struct {
-	PredicateType string `json:"predicateType"`
-	Ref           string `json:"ref"` // the referrer: REPO@sha256:…
-	Status        Status `json:"status"`
-}
+// Signature is one signed statement about a chart (catalog.Signature).
+type Signature = catalog.Signature
 
 // Signer signs charts in OCI registries.
 type Signer struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -107,4 +108,30 @@ func (c *Catalog) Attach(ctx context.Context, chartName string, subject ocispec.
 	defer cancel()
 	ctx = auth.AppendRepositoryScope(ctx, repo.Reference, auth.ActionPull, auth.ActionPush)
 	return c.attach(ctx, repo, subject, a)
+}
+
+// SplitChartRef splits oci://REGISTRY[/NAMESPACE]/CHART:VERSION into the
+// catalog reference (oci://REGISTRY[/NAMESPACE]), the chart and the version
+// (an OCI tag's '_' read as semver's '+').
+func SplitChartRef(ref string) (catalogRef, chartName, version string, err error) {
+	bad := func(why string) error {
+		return errdef.Usage(fmt.Errorf("%q: %s; want oci://REGISTRY/NAMESPACE/CHART:VERSION", redactRef(ref), why))
+	}
+	if !strings.HasPrefix(ref, "oci://") {
+		return "", "", "", bad("not an oci:// reference")
+	}
+	rest := strings.TrimPrefix(ref, "oci://")
+	slash := strings.LastIndexByte(rest, '/')
+	if slash < 0 {
+		return "", "", "", bad("no chart name")
+	}
+	chartName, version, ok := strings.Cut(rest[slash+1:], ":")
+	if !ok || version == "" || chartName == "" {
+		return "", "", "", bad("no :VERSION")
+	}
+	catalogRef = "oci://" + rest[:slash]
+	if _, _, err := parseRef(catalogRef); err != nil {
+		return "", "", "", err
+	}
+	return catalogRef, chartName, strings.ReplaceAll(version, "_", "+"), nil
 }

@@ -146,6 +146,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			bumpCommand(),
 			notifyCommand(),
 			catalogCommand(),
+			verifyCommand(),
 		}, optionalCommands()...),
 	}
 	addEnvSources(root)

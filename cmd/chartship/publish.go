@@ -33,12 +33,16 @@ Publishing is idempotent: a catalog that already holds the same bytes reports
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "to", Usage: "catalog to publish to (repeatable): oci://REGISTRY/NAMESPACE, git+https://HOST/ORG/REPO.git, git+ssh://…, git+file://…, or a name from .chartship.yaml"},
 			&cli.StringFlag{Name: "config-dir", Usage: "directory holding .chartship.yaml (default: the nearest one from . up to the work tree's root)"},
-		}, catalogFlags()...),
+		}, concatFlags(catalogFlags(), signFlags())...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.NArg() == 0 {
 				return errdef.Usage(errors.New("publish: give the package(s) to publish, e.g. chartship publish build/hello-1.0.0.tgz --to oci://REGISTRY/charts"))
 			}
 			opts, err := catalogOptions(cmd)
+			if err != nil {
+				return err
+			}
+			so, err := signOptions(cmd)
 			if err != nil {
 				return err
 			}
@@ -61,7 +65,7 @@ Publishing is idempotent: a catalog that already holds the same bytes reports
 				if err != nil {
 					return err
 				}
-				res, err := publish.Run(ctx, pkg, targets, publish.Options{Logger: logger(cmd)})
+				res, err := publish.Run(ctx, pkg, targets, publish.Options{Logger: logger(cmd), Sign: so})
 				for _, r := range res {
 					if r.Status != "" {
 						all = append(all, r)
@@ -105,6 +109,9 @@ func printPublishResults(w io.Writer, results []catalog.Result) {
 		fmt.Fprintf(w, "%-17s %s-%s → %s\n", r.Status, r.Chart, r.Version, r.Ref)
 		if r.Note != "" {
 			fmt.Fprintf(w, "                  note: %s\n", r.Note)
+		}
+		for _, s := range r.Signatures {
+			fmt.Fprintf(w, "  %-15s %s → %s\n", s.Status, s.PredicateType, s.Ref)
 		}
 	}
 }

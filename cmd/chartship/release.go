@@ -46,6 +46,7 @@ Example (CircleCI, on a tag):
 				&cli.StringFlag{Name: "catalog-branch", Category: "publish", Usage: "branch of git catalogs (default: the remote's default branch)"},
 			},
 			releaseCatalogFlags(),
+			signFlags(),
 			[]cli.Flag{
 				&cli.BoolFlag{Name: "skip-upgrade-test", Category: "upgrade test", Usage: "publish without the upgrade test"},
 				&cli.StringFlag{Name: "from-catalog", Category: "upgrade test", Usage: "catalog the from-version comes from (default: the first release catalog, else the first --to)"},
@@ -165,6 +166,11 @@ func releaseOptions(cmd *cli.Command, dir string) (release.Options, error) {
 		Catalogs: copts,
 		DryRun:   cmd.Bool("dry-run"),
 		Logger:   logger(cmd),
+
+		ChartshipVersion: version,
+	}
+	if opts.Sign, err = signOptions(cmd); err != nil {
+		return release.Options{}, err
 	}
 	if !cmd.Bool("skip-upgrade-test") {
 		t, err := scenarioOptions(cmd)
@@ -231,6 +237,9 @@ func printRelease(w io.Writer, r *release.Result) {
 	}
 	for _, p := range r.Published {
 		fmt.Fprintf(w, "  %-17s %s\n", p.Status, p.Ref)
+		for _, s := range p.Signatures {
+			fmt.Fprintf(w, "    %-15s %s → %s\n", s.Status, s.PredicateType, s.Ref)
+		}
 	}
 	for _, b := range r.Bumped {
 		fmt.Fprintf(w, "  bump %s: %s", b.Repo, b.Status)

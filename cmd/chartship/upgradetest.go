@@ -13,6 +13,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/gitops"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/release"
@@ -38,6 +39,8 @@ Example:
 			[]cli.Flag{&cli.StringFlag{Name: "catalog", Usage: "where released versions live: oci://REGISTRY/NAMESPACE, git+https://…, or a helm repository URL"}},
 			scenarioFlags(),
 			ociReadFlags(),
+			[]cli.Flag{&cli.BoolFlag{Name: "attest", Category: signFlagCategory, Usage: "attach the signed upgrade-test attestation to the tested version, already pushed to the --catalog oci://… (needs --cosign-key or --cosign-keyless)"}},
+			signFlags(),
 		),
 		Action: runUpgradeTest,
 	}
@@ -174,6 +177,28 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	opts.Chart = to
+	so, err := signOptions(cmd)
+	if err != nil {
+		return err
+	}
+	var attestTo *oci.Catalog
+	if cmd.Bool("attest") {
+		if err := requireSigning("--attest", so); err != nil {
+			return err
+		}
+		ref := cmd.String("catalog")
+		if k, _ := catalog.KindOf(ref); k != catalog.KindOCI {
+			return errdef.Usage(fmt.Errorf("--attest attaches to the chart in an OCI registry: give --catalog oci://REGISTRY/NAMESPACE (got %q)", ref))
+		}
+		oo, err := ociOptions(cmd)
+		if err != nil {
+			return err
+		}
+		oo.Logger = logger(cmd)
+		if attestTo, err = oci.Open(ref, oo); err != nil {
+			return err
+		}
+	}
 	if ref := cmd.String("catalog"); ref != "" && opts.FromFile == "" {
 		oci, err := ociOptions(cmd)
 		if err != nil {
@@ -198,6 +223,15 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 	}
 	if err := render(cmd, rep, rep.Text); err != nil {
 		return err
+	}
+	if attestTo != nil {
+		sigs, err := release.Attest(ctx, attestTo, rep, so, version)
+		for _, s := range sigs {
+			logger(cmd).Info(s.Status, "predicateType", s.PredicateType, "ref", s.Ref)
+		}
+		if err != nil {
+			return errdef.Join(runErr, err)
+		}
 	}
 	return runErr
 }

@@ -46,6 +46,16 @@ type Result struct {
 	// Manifest is the OCI manifest's digest in an OCI registry (what Flux
 	// records and pins with spec.ref.digest or digestReflectionPolicy).
 	Manifest string `json:"manifest,omitempty"`
+	// Signatures are the cosign signatures and attestations of the chart in an
+	// OCI registry (package sign), when publishing signs.
+	Signatures []Signature `json:"signatures,omitempty"`
+}
+
+// Signature is one signed statement (a sigstore bundle) about a published chart.
+type Signature struct {
+	PredicateType string `json:"predicateType"` // https://sigstore.dev/cosign/sign/v1 for the plain signature
+	Ref           string `json:"ref"`           // the referrer holding the bundle: REPO@sha256:…
+	Status        string `json:"status"`        // "signed" or "already signed"
 }
 
 // Attachment is a document about a package that a catalog keeps beside it:
