@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -42,6 +43,11 @@ type Request struct {
 	// OCIRepository spec.ref.digest asks for it, as Flux would with
 	// digestReflectionPolicy.
 	Digest string `json:"digest,omitempty"`
+	// Proven, when not nil, bumps only along proven upgrade paths: a
+	// reference at version C moves to V only when C is in Proven[V] (a signed
+	// upgrade-test attestation of V says the upgrade from C passed; see
+	// sign.Verifier.ProvenUpgrades). `chartship bump --require-upgrade-test`.
+	Proven map[string][]string `json:"proven,omitempty"`
 }
 
 // Options tune planning.
@@ -274,11 +280,11 @@ func (pl *planner) latest(c *compiledPolicy, current string) (string, error) {
 		res := r.(latestResult)
 		if res.err != nil && !errors.Is(res.err, ErrNoVersion) {
 			// errors name the policy's source: recompute for this one
-			return c.latest(pl.available, current, pl.parsed)
+			return c.latest(pl.candidates(current), current, pl.parsed)
 		}
 		return res.tag, res.err
 	}
-	tag, err := c.latest(pl.available, current, pl.parsed)
+	tag, err := c.latest(pl.candidates(current), current, pl.parsed)
 	pl.latestCache.Store(k, latestResult{tag, err})
 	return tag, err
 }
@@ -615,6 +621,9 @@ func (pl *planner) decide(s *fileScan, r *ref, pol *imagePolicy, line int) (Chan
 			return Change{}, edit{}, "", err
 		}
 	}
+	if pl.req.Proven != nil && len(pl.candidates(current)) == 1 {
+		return Change{}, edit{}, fmt.Sprintf("kept: no available version carries a signed upgrade-test attestation that the upgrade from %s passed (--require-upgrade-test)", current), nil
+	}
 	tag, err := pl.latest(compiled, current)
 	if errors.Is(err, ErrNoVersion) {
 		return Change{}, edit{}, fmt.Sprintf("%s (%s) admits none of the available versions", policy.Source, policy.String()), nil
@@ -714,4 +723,21 @@ func (pl *planner) edit(s *fileScan, r *ref, value string) (edit, error) {
 	e.line, e.column = r.blockLine, r.blockColumn
 	e.blockLine, e.blockColumn = r.block.Line, r.block.Column
 	return e, nil
+}
+
+// candidates are the versions a reference at current may move to: every
+// available one, or with Request.Proven current and those proven to upgrade
+// from it.
+func (pl *planner) candidates(current string) []string {
+	if pl.req.Proven == nil {
+		return pl.available
+	}
+	from := strings.TrimPrefix(current, "v")
+	out := []string{current}
+	for _, t := range pl.available {
+		if slices.Contains(pl.req.Proven[strings.TrimPrefix(t, "v")], from) {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -3,12 +3,14 @@ package sign
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/internal/errdef"
 )
 
@@ -151,4 +153,37 @@ func (v *Verifier) VerifyUpgrade(ctx context.Context, st Store, chart, version, 
 		}
 	}
 	return res, res.RequireUpgradeTest(version, from)
+}
+
+// ProvenUpgrades reads, for each of versions, the verified upgrade-test
+// attestations and returns version → the from-versions they prove passed
+// (gitops.Request.Proven). Versions without a verified attestation are left
+// out; a registry failure is an error.
+func (v *Verifier) ProvenUpgrades(ctx context.Context, st Store, chart string, versions []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, ver := range versions {
+		subject, err := st.Subject(ctx, chart, ver)
+		if err != nil {
+			if errors.Is(err, catalog.ErrNotFound) {
+				continue
+			}
+			return nil, err
+		}
+		f, err := v.statements(ctx, st, chart, subject)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range f.statements {
+			var p UpgradeTestPredicate
+			if s.PredicateType != UpgradeTestPredicateType || json.Unmarshal(s.Predicate, &p) != nil || p.Version != ver {
+				continue
+			}
+			for _, from := range p.From {
+				if ok, _ := p.provesFrom(from); ok && !slices.Contains(out[ver], from) {
+					out[ver] = append(out[ver], from)
+				}
+			}
+		}
+	}
+	return out, nil
 }

@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/gitops"
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/sign"
 )
 
 // openVersions opens the catalog --registry names to list its versions.
@@ -69,7 +72,8 @@ of the same chart), or pushes straight to --push-to.`,
 			&cli.StringFlag{Name: "github-repo", Usage: "OWNER/NAME on GitHub when it differs from the repository URL"},
 			&cli.StringFlag{Name: "git-user", Value: "x-access-token", Usage: "user name for git over HTTPS"},
 			&cli.StringFlag{Name: "git-token", Usage: "password or token for git over HTTPS (default: --github-token)"},
-		}, ociReadFlags()...),
+			&cli.BoolFlag{Name: "require-upgrade-test", Category: signFlagCategory, Usage: "bump a reference only to versions whose signed upgrade-test attestation (in --registry) says the upgrade from the reference's current version passed; needs --cosign-key or the keyless identity flags"},
+		}, concatFlags(verifyFlags(), ociReadFlags())...),
 		Action: runBump,
 	}
 }
@@ -104,6 +108,11 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 		}
 		log.Debug("versions in the registry", "registry", req.Registry, "chart", req.Chart, "count", len(vs))
 		req.Available = append(req.Available, vs...)
+	}
+	if cmd.Bool("require-upgrade-test") {
+		if req.Proven, err = provenUpgrades(ctx, cmd, req); err != nil {
+			return err
+		}
 	}
 	gitToken := cmd.String("git-token")
 	if gitToken == "" {
@@ -220,4 +229,35 @@ func printBump(w io.Writer, out *bumpResult) {
 	for _, e := range out.Errors {
 		fmt.Fprintf(w, "%s: failed: %s\n", e.Repo, e.Error)
 	}
+}
+
+// provenUpgrades verifies the upgrade-test attestations of the versions in the
+// registry (--require-upgrade-test).
+func provenUpgrades(ctx context.Context, cmd *cli.Command, req gitops.Request) (map[string][]string, error) {
+	if k, _ := catalog.KindOf(req.Registry); k != catalog.KindOCI {
+		return nil, errdef.Usage(errors.New("--require-upgrade-test reads the attestations from the registry: give --registry oci://HOST/NAMESPACE"))
+	}
+	vo, err := verifyOptions(cmd)
+	if err != nil {
+		return nil, err
+	}
+	v, err := sign.NewVerifier(vo)
+	if err != nil {
+		return nil, err
+	}
+	o, err := ociOptions(cmd)
+	if err != nil {
+		return nil, err
+	}
+	o.Logger = logger(cmd)
+	cat, err := oci.Open(req.Registry, o)
+	if err != nil {
+		return nil, err
+	}
+	proven, err := v.ProvenUpgrades(ctx, cat, req.Chart, append(slices.Clone(req.Available), req.Version))
+	if err != nil {
+		return nil, fmt.Errorf("reading the upgrade-test attestations of %s in %s: %w", req.Chart, req.Registry, err)
+	}
+	logger(cmd).Debug("proven upgrades", "chart", req.Chart, "versions", len(proven))
+	return proven, nil
 }
