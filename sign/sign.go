@@ -129,9 +129,9 @@ func New(o Options) (*Signer, error) {
 
 // Sign makes sure the chart chart:version in st carries a signature by this
 // signer and each of the attestations: what verifies already is left alone,
-// the rest is signed, pushed as a referrer, read back and verified. A chart
-// whose pushed bundle doesn't verify fails with a check error (exit 2); a
-// re-run adds what is missing.
+// the rest is signed and pushed as referrers, which are then read back from
+// the registry and verified. A pushed bundle that doesn't verify fails with a
+// check error (exit 2); a re-run adds what is missing.
 func (s *Signer) Sign(ctx context.Context, st Store, chart, version string, attestations ...Predicate) ([]Signature, error) {
 	subject, err := st.Subject(ctx, chart, version)
 	if err != nil {
@@ -142,26 +142,38 @@ func (s *Signer) Sign(ctx context.Context, st Store, chart, version string, atte
 		return nil, err
 	}
 	want := append([]Predicate{{Type: SignPredicateType, Data: json.RawMessage(`{}`)}}, attestations...)
-	var out []Signature
+	out := make([]Signature, 0, len(want))
+	pushed := map[string]Predicate{} // referrer → what it should say
 	for _, p := range want {
 		if ref := have.find(p); ref != "" {
 			out = append(out, Signature{PredicateType: p.Type, Ref: ref, Status: AlreadySigned})
 			s.log.Debug("already signed", "chart", chart, "version", version, "predicateType", p.Type, "ref", ref)
 			continue
 		}
-		ref, err := s.signOne(ctx, st, chart, subject, p)
+		ref, err := s.push(ctx, st, chart, subject, p)
 		if err != nil {
 			return out, err
 		}
+		pushed[ref] = p
 		out = append(out, Signature{PredicateType: p.Type, Ref: ref, Status: Signed})
-		s.log.Info("signed", "chart", chart, "version", version, "predicateType", p.Type, "ref", ref)
+	}
+	if len(pushed) == 0 {
+		return out, nil
+	}
+	// Verified right after the push: read back what the registry serves.
+	if err := s.verifier.readBack(ctx, st, chart, subject, pushed); err != nil {
+		return out, err
+	}
+	for _, sig := range out {
+		if sig.Status == Signed {
+			s.log.Info("signed", "chart", chart, "version", version, "predicateType", sig.PredicateType, "ref", sig.Ref)
+		}
 	}
 	return out, nil
 }
 
-// signOne signs one statement about subject, pushes its bundle and verifies
-// what the registry then serves.
-func (s *Signer) signOne(ctx context.Context, st Store, chart string, subject ocispec.Descriptor, p Predicate) (string, error) {
+// push signs one statement about subject and pushes its bundle as a referrer.
+func (s *Signer) push(ctx context.Context, st Store, chart string, subject ocispec.Descriptor, p Predicate) (string, error) {
 	payload, err := statement(subject.Digest, p)
 	if err != nil {
 		return "", err
@@ -176,33 +188,21 @@ func (s *Signer) signOne(ctx context.Context, st Store, chart string, subject oc
 	if err != nil {
 		return "", fmt.Errorf("encoding the sigstore bundle: %w", err)
 	}
-	what := "signature"
-	if p.Type != SignPredicateType {
-		what = "attestation " + p.Type
-	}
 	d, err := st.Attach(ctx, chart, subject, catalog.Attachment{
 		Name: "sigstore-bundle.json", MediaType: BundleMediaType, Data: data,
 		Annotations: map[string]string{annotationContent: "dsse-envelope", AnnotationPredicateType: p.Type},
 	})
 	if err != nil {
-		return "", fmt.Errorf("%s@%s is pushed, but storing its %s as a referrer failed (run again to add it; a registry that refuses OCI 1.1 manifests with a subject can't hold sigstore bundles): %w", chart, subject.Digest, what, err)
+		return "", fmt.Errorf("%s@%s is pushed, but storing its %s as a referrer failed (run again to add it; a registry that refuses OCI 1.1 manifests with a subject can't hold sigstore bundles): %w", chart, subject.Digest, describe(p.Type), err)
 	}
-	ref := st.Reference(chart, d)
-	// Verified right after the push: read back what the registry serves.
-	got, err := s.verifier.statements(ctx, st, chart, subject)
-	if err != nil {
-		return ref, err
+	return st.Reference(chart, d), nil
+}
+
+func describe(predicateType string) string {
+	if predicateType == SignPredicateType {
+		return "signature"
 	}
-	if got.find(p) == "" {
-		reason := "the registry does not list it among the chart's referrers"
-		for _, r := range got.rejected {
-			if r.Ref == ref {
-				reason = r.Reason
-			}
-		}
-		return ref, errdef.Check(fmt.Errorf("the %s pushed to %s does not verify: %s", what, ref, reason))
-	}
-	return ref, nil
+	return "attestation " + predicateType
 }
 
 // statement is the in-toto statement (JSON) about the manifest digest, as

@@ -254,3 +254,36 @@ func (v *Verifier) verifyBundle(data []byte, subject ocispec.Descriptor) (Statem
 	}
 	return Statement{PredicateType: res.Statement.PredicateType, Predicate: compact(pred)}, nil
 }
+
+// readBack lists subject's referrers once and verifies each pushed bundle
+// (referrer → the statement it must hold) as the registry serves it.
+func (v *Verifier) readBack(ctx context.Context, st Store, chart string, subject ocispec.Descriptor, pushed map[string]Predicate) error {
+	refs, err := st.Referrers(ctx, chart, subject, BundleMediaType)
+	if err != nil {
+		return err
+	}
+	listed := map[string]ocispec.Descriptor{}
+	for _, d := range refs {
+		listed[st.Reference(chart, d.Digest)] = d
+	}
+	for ref, p := range pushed {
+		d, ok := listed[ref]
+		if !ok {
+			return errdef.Check(fmt.Errorf("the %s pushed to %s does not verify: the registry does not list it among the chart's referrers (run again to add it)", describe(p.Type), ref))
+		}
+		_, data, err := st.FetchReferrer(ctx, chart, d)
+		if err != nil {
+			return err
+		}
+		got, err := v.verifyBundle(data, subject)
+		if err == nil {
+			got.Ref = ref
+			if (found{statements: []Statement{got}}).find(p) != "" {
+				continue
+			}
+			err = fmt.Errorf("it holds %s, not the statement signed", got.PredicateType)
+		}
+		return errdef.Check(fmt.Errorf("the %s pushed to %s does not verify: %v", describe(p.Type), ref, err))
+	}
+	return nil
+}

@@ -163,6 +163,7 @@ type Catalog struct {
 	client    *auth.Client
 	creds     *credentialSource
 	secrets   func() []string
+	refRepos  sync.Map // chart → *remote.Repository of the referrer methods (referrers.go)
 }
 
 // Open returns the catalog oci://REGISTRY[/NAMESPACE] names.

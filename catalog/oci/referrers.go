@@ -9,6 +9,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 
 	"github.com/chartship/chartship/catalog/internal/catalogdef"
@@ -25,7 +26,7 @@ import (
 // Subject returns the descriptor of the chart manifest chart:version's tag
 // points at (one GET); a missing version matches catalogdef.ErrNotFound.
 func (c *Catalog) Subject(ctx context.Context, chartName, version string) (ocispec.Descriptor, error) {
-	repo, err := c.repository(chartName)
+	repo, err := c.refRepository(chartName)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -41,7 +42,7 @@ func (c *Catalog) Subject(ctx context.Context, chartName, version string) (ocisp
 
 // Reference is the OCI reference of chart@digest in this catalog.
 func (c *Catalog) Reference(chartName string, d digest.Digest) string {
-	repo, err := c.repository(chartName)
+	repo, err := c.refRepository(chartName)
 	if err != nil {
 		return chartName + "@" + d.String()
 	}
@@ -51,7 +52,7 @@ func (c *Catalog) Reference(chartName string, d digest.Digest) string {
 // Referrers lists the referrers of subject whose artifactType is artifactType
 // ("" for all).
 func (c *Catalog) Referrers(ctx context.Context, chartName string, subject ocispec.Descriptor, artifactType string) ([]ocispec.Descriptor, error) {
-	repo, err := c.repository(chartName)
+	repo, err := c.refRepository(chartName)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +73,7 @@ func (c *Catalog) Referrers(ctx context.Context, chartName string, subject ocisp
 // FetchReferrer reads one referrer: its manifest and the bytes of its first
 // layer (a sigstore bundle, an attachment), checked against their digests.
 func (c *Catalog) FetchReferrer(ctx context.Context, chartName string, desc ocispec.Descriptor) (ocispec.Manifest, []byte, error) {
-	repo, err := c.repository(chartName)
+	repo, err := c.refRepository(chartName)
 	if err != nil {
 		return ocispec.Manifest{}, nil, err
 	}
@@ -100,7 +101,7 @@ func (c *Catalog) FetchReferrer(ctx context.Context, chartName string, desc ocis
 // Attach stores a as a referrer of subject (see attach) and returns the
 // referrer manifest's digest.
 func (c *Catalog) Attach(ctx context.Context, chartName string, subject ocispec.Descriptor, a catalogdef.Attachment) (digest.Digest, error) {
-	repo, err := c.repository(chartName)
+	repo, err := c.refRepository(chartName)
 	if err != nil {
 		return "", err
 	}
@@ -134,4 +135,19 @@ func SplitChartRef(ref string) (catalogRef, chartName, version string, err error
 		return "", "", "", err
 	}
 	return catalogRef, chartName, strings.ReplaceAll(version, "_", "+"), nil
+}
+
+// refRepository is the chart's repository for the referrer methods, kept for
+// the catalog's lifetime: it remembers whether the registry has the referrers
+// API, so only the first listing probes it.
+func (c *Catalog) refRepository(chartName string) (*remote.Repository, error) {
+	if r, ok := c.refRepos.Load(chartName); ok {
+		return r.(*remote.Repository), nil
+	}
+	repo, err := c.repository(chartName)
+	if err != nil {
+		return nil, err
+	}
+	r, _ := c.refRepos.LoadOrStore(chartName, repo)
+	return r.(*remote.Repository), nil
 }
