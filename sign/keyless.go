@@ -1,13 +1,18 @@
 package sign
 
 import (
+	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 
 	"github.com/chartship/chartship/internal/errdef"
@@ -96,28 +101,70 @@ func (s *Signer) keylessSetup(o *KeylessOptions) error {
 	if err != nil {
 		return err
 	}
-	fulcio, rekor := o.FulcioURL, o.RekorURL
-	if fulcio == "" {
-		fulcio = DefaultFulcioURL
+	k := *o
+	if k.FulcioURL == "" {
+		k.FulcioURL = DefaultFulcioURL
 	}
-	if rekor == "" {
-		rekor = DefaultRekorURL
+	if k.RekorURL == "" {
+		k.RekorURL = DefaultRekorURL
 	}
-	claims, _ := tokenClaims(o.IDToken)
-	identity := claims.Email
-	if identity == "" {
-		identity = claims.Sub
+	if _, err := root.NewTrustedRootFromPath(k.TrustedRoot); err != nil {
+		return errdef.Usage(fmt.Errorf("--trusted-root %s: %w", k.TrustedRoot, err))
 	}
-	v, err := NewVerifier(VerifyOptions{CertificateIdentity: identity, CertificateOIDCIssuer: claims.Iss, TrustedRoot: o.TrustedRoot})
+	s.keypair, s.keyless = kp, &k
+	s.opts = sgsign.BundleOptions{
+		CertificateProvider:        &onceCertificate{fulcio: sgsign.NewFulcio(&sgsign.FulcioOptions{BaseURL: k.FulcioURL, Retries: 1})},
+		CertificateProviderOptions: &sgsign.CertificateProviderOptions{IDToken: k.IDToken},
+		TransparencyLogs:           []sgsign.Transparency{sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: k.RekorURL, Retries: 1, Version: 1})},
+	}
+	return nil
+}
+
+// onceCertificate asks Fulcio once per run: every statement of the run is
+// signed with the same ephemeral key and certificate.
+type onceCertificate struct {
+	fulcio *sgsign.Fulcio
+	mu     sync.Mutex
+	der    []byte
+}
+
+func (c *onceCertificate) GetCertificate(ctx context.Context, kp sgsign.Keypair, o *sgsign.CertificateProviderOptions) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.der == nil {
+		der, err := c.fulcio.GetCertificate(ctx, kp, o)
+		if err != nil {
+			return nil, err
+		}
+		c.der = der
+	}
+	return c.der, nil
+}
+
+// keylessIdentity gets the certificate and makes the verifier that checks what
+// this run signs: the identity (SAN) and issuer Fulcio certified.
+func (s *Signer) keylessIdentity(ctx context.Context) error {
+	if s.verifier != nil {
+		return nil
+	}
+	der, err := s.opts.CertificateProvider.GetCertificate(ctx, s.keypair, s.opts.CertificateProviderOptions)
+	if err != nil {
+		return s.keylessError(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return errdef.External(fmt.Errorf("the certificate from Fulcio %s doesn't parse: %w", s.keyless.FulcioURL, err))
+	}
+	sum, err := certificate.SummarizeCertificate(cert)
+	if err != nil {
+		return errdef.External(fmt.Errorf("the certificate from Fulcio %s names no Fulcio identity: %w", s.keyless.FulcioURL, err))
+	}
+	v, err := NewVerifier(VerifyOptions{CertificateIdentity: sum.SubjectAlternativeName, CertificateOIDCIssuer: sum.Issuer, TrustedRoot: s.keyless.TrustedRoot})
 	if err != nil {
 		return err
 	}
-	s.keypair, s.keyless, s.verifier = kp, o, v
-	s.opts = sgsign.BundleOptions{
-		CertificateProvider:        sgsign.NewFulcio(&sgsign.FulcioOptions{BaseURL: fulcio, Retries: 1}),
-		CertificateProviderOptions: &sgsign.CertificateProviderOptions{IDToken: o.IDToken},
-		TransparencyLogs:           []sgsign.Transparency{sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: rekor, Retries: 1, Version: 1})},
-	}
+	s.verifier = v
+	s.log.Info("keyless signing identity", "identity", sum.SubjectAlternativeName, "issuer", sum.Issuer)
 	return nil
 }
 

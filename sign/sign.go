@@ -137,6 +137,11 @@ func (s *Signer) Sign(ctx context.Context, st Store, chart, version string, atte
 	if err != nil {
 		return nil, fmt.Errorf("signing %s:%s in %s: %w", chart, version, st, err)
 	}
+	if s.keyless != nil {
+		if err := s.keylessIdentity(ctx); err != nil {
+			return nil, err
+		}
+	}
 	have, err := s.verifier.statements(ctx, st, chart, subject)
 	if err != nil {
 		return nil, err

@@ -84,9 +84,14 @@ func NewVerifier(o VerifyOptions) (*Verifier, error) {
 	if err != nil {
 		return nil, errdef.Usage(fmt.Errorf("--certificate-identity/--certificate-oidc-issuer: %w", err))
 	}
+	vopts := []verify.VerifierOption{verify.WithTransparencyLog(1), verify.WithIntegratedTimestamps(1)}
+	if len(tr.CTLogs()) > 0 {
+		// Certificates of a Fulcio with a CT log (the public-good one) must carry its SCT.
+		vopts = append(vopts, verify.WithSignedCertificateTimestamps(1))
+	}
 	return &Verifier{
 		trusted:  tr,
-		vopts:    []verify.VerifierOption{verify.WithTransparencyLog(1), verify.WithIntegratedTimestamps(1)},
+		vopts:    vopts,
 		identity: []verify.PolicyOption{verify.WithCertificateIdentity(id)},
 		who:      fmt.Sprintf("identity %s (issuer %s)", o.CertificateIdentity, o.CertificateOIDCIssuer),
 	}, nil

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,6 +18,7 @@ import (
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/peertools"
 	"github.com/chartship/chartship/internal/registrytest"
+	"github.com/chartship/chartship/internal/sigstoretest"
 	"github.com/chartship/chartship/sign"
 )
 
@@ -151,4 +153,27 @@ func TestChartshipVerifiesCosignSignatures(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, errdef.ErrCheck, errdef.Kind(err))
 	assert.Len(t, res.Rejected, 2)
+}
+
+// TestCosignVerifiesChartshipKeyless: `cosign verify` with the trusted root of the local
+// Fulcio and Rekor (sigstoretest) accepts chartship's keyless signature for the identity
+// and issuer the token named (the test CA writes no SCT, so --insecure-ignore-sct), and
+// refuses another identity.
+func TestCosignVerifiesChartshipKeyless(t *testing.T) {
+	cosign := peertools.Cosign(t)
+	ss := sigstoretest.New(t)
+	_, cat, repo := cosignRegistry(t, "1.0.0")
+	s, err := sign.New(sign.Options{Keyless: &sign.KeylessOptions{IDToken: ss.Token(t, "ci@example.com", 5*time.Minute),
+		FulcioURL: ss.URL, RekorURL: ss.URL, TrustedRoot: ss.TrustedRoot}})
+	require.NoError(t, err)
+	_, err = s.Sign(context.Background(), cat, "hello", "1.0.0")
+	require.NoError(t, err)
+	ref := repo + "@" + digestOf(t, cat, "1.0.0")
+	args := func(identity string) []string {
+		return append(append([]string{"verify", "--trusted-root", ss.TrustedRoot, "--insecure-ignore-sct",
+			"--certificate-identity", identity, "--certificate-oidc-issuer", ss.Issuer}, cosignHTTP...), ref)
+	}
+	mustTool(t, nil, cosign, args("ci@example.com")...)
+	_, err = tool(t, nil, cosign, args("someone@example.com")...)
+	assert.Error(t, err, "another identity")
 }
