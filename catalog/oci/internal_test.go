@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chartship/chartship/catalog/internal/catalogdef"
+	"github.com/chartship/chartship/internal/errdef"
 )
 
 func TestOCIParseRef(t *testing.T) {
@@ -108,3 +109,23 @@ type ociWrapped struct {
 
 func (w *ociWrapped) Error() string { return w.msg }
 func (w *ociWrapped) Unwrap() error { return w.err }
+
+// FuzzSplitChartRef: a reference either splits into parts that rebuild it (with '+'
+// for the tag's '_') or is refused as a usage error; never a panic.
+func FuzzSplitChartRef(f *testing.F) {
+	for _, s := range []string{"oci://ghcr.io/acme/charts/hello:1.2.3", "oci://localhost:5000/hello:1.0.0_build.1", "oci://h/c", "ghcr.io/x:1", "oci://u:p@h/ns/c:1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ref string) {
+		cat, name, version, err := SplitChartRef(ref)
+		if err != nil {
+			if errdef.Kind(err) != errdef.ErrUsage {
+				t.Fatalf("%q: not a usage error: %v", ref, err)
+			}
+			return
+		}
+		if got := cat + "/" + name + ":" + tagOf(version); got != ref {
+			t.Fatalf("%q split into %q %q %q", ref, cat, name, version)
+		}
+	})
+}

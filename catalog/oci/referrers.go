@@ -9,6 +9,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 
@@ -133,6 +134,9 @@ func SplitChartRef(ref string) (catalogRef, chartName, version string, err error
 	catalogRef = "oci://" + rest[:slash]
 	if _, _, err := parseRef(catalogRef); err != nil {
 		return "", "", "", err
+	}
+	if r, err := registry.ParseReference(rest); err != nil || r.Reference != version {
+		return "", "", "", bad(fmt.Sprintf("not a valid OCI reference (%v)", err))
 	}
 	return catalogRef, chartName, strings.ReplaceAll(version, "_", "+"), nil
 }
