@@ -164,6 +164,7 @@ type Catalog struct {
 	creds     *credentialSource
 	secrets   func() []string
 	refRepos  sync.Map // chart → *remote.Repository of the referrer methods (referrers.go)
+	emptyDone sync.Map // repositories this Catalog pushed the empty config blob to (once per run)
 }
 
 // Open returns the catalog oci://REGISTRY[/NAMESPACE] names.
@@ -611,8 +612,11 @@ func (c *Catalog) attach(ctx context.Context, repo *remote.Repository, subject o
 	if err != nil {
 		return "", fmt.Errorf("encoding the manifest of %s: %w", a.Name, err)
 	}
-	if err := c.pushBlob(ctx, repo, m.Config, empty.Data); err != nil {
-		return "", err
+	if _, done := c.emptyDone.Load(repo.Reference.Repository); !done {
+		if err := c.pushBlob(ctx, repo, m.Config, empty.Data); err != nil {
+			return "", err
+		}
+		c.emptyDone.Store(repo.Reference.Repository, true)
 	}
 	if err := c.pushBlob(ctx, repo, layer, a.Data); err != nil {
 		return "", err
