@@ -326,6 +326,16 @@ func (p *Plan) Text(w io.Writer) {
 				}
 				fmt.Fprintf(w, "  %-12s %s\n", label, t.label())
 			}
+			if sg := p.opts.Sign; sg.Enabled() {
+				how := "cosign key " + sg.Key
+				if sg.Keyless != nil {
+					how = "cosign keyless (Fulcio " + sg.Keyless.FulcioURL + ", Rekor " + sg.Keyless.RekorURL + ")"
+				}
+				if p.Runs(StageUpgradeTest) {
+					how += ", with the signed upgrade-test attestation"
+				}
+				fmt.Fprintf(w, "  %-12s OCI pushes: %s\n", "sign", how)
+			}
 		case StageBump:
 			b := p.Bump
 			how := "bump branch, no pull request"

@@ -3,6 +3,7 @@ package release_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,4 +86,23 @@ func mustField(t *testing.T, doc []byte, field string) []byte {
 	var m map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(doc, &m))
 	return m[field]
+}
+
+// TestPlanSaysItSigns: the dry-run plan names the signing and the attestation.
+func TestPlanSaysItSigns(t *testing.T) {
+	reg := registrytest.New(t)
+	copts := catalog.DefaultOptions()
+	copts.OCI = oci.Options{PlainHTTP: true}
+	p, err := release.NewPlan(context.Background(), "../testdata/charts/hello", release.Options{
+		Package:  chart.BuildOptions{Destination: t.TempDir(), Version: chart.VersionOptions{Version: "1.0.0"}, Name: chart.NameOptions{AllowMismatch: true}},
+		Routing:  release.Routing{To: []string{reg.Ref("charts")}},
+		Catalogs: copts,
+		Test:     &release.TestOptions{},
+		Sign:     sign.Options{Key: "cosign.key"},
+		DryRun:   true,
+	})
+	require.NoError(t, err)
+	var b strings.Builder
+	p.Text(&b)
+	assert.Contains(t, b.String(), "sign         OCI pushes: cosign key cosign.key, with the signed upgrade-test attestation")
 }

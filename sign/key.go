@@ -1,6 +1,7 @@
 package sign
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
@@ -112,7 +113,7 @@ func (k *keyPair) GetPublicKeyPem() (string, error) {
 func (k *keyPair) SignData(ctx context.Context, data []byte) ([]byte, []byte, error) {
 	h := k.details.GetHashType().New()
 	h.Write(data)
-	sig, err := k.sv.SignMessage(strings.NewReader(string(data)), options.WithContext(ctx))
+	sig, err := k.sv.SignMessage(bytes.NewReader(data), options.WithContext(ctx))
 	if err != nil {
 		return nil, nil, err
 	}
