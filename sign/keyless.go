@@ -16,6 +16,7 @@ import (
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/redact"
 )
 
 // Sigstore's public-good instances, the defaults of the keyless flags.
@@ -170,9 +171,6 @@ func (s *Signer) keylessIdentity(ctx context.Context) error {
 
 // keylessError names the service that refused and what to do, without the token.
 func (s *Signer) keylessError(err error) error {
-	msg := err.Error()
-	if tok := s.keyless.IDToken; tok != "" {
-		msg = strings.ReplaceAll(msg, tok, "***")
-	}
+	msg := redact.String(err.Error(), s.keyless.IDToken)
 	return errdef.External(fmt.Errorf("keyless signing failed (Fulcio %s, Rekor %s): %s; check that the OIDC token is fresh and meant for audience sigstore", s.keyless.FulcioURL, s.keyless.RekorURL, msg))
 }

@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"strings"
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
@@ -113,7 +112,10 @@ func New(o Options) (*Signer, error) {
 	}
 	s := &Signer{log: logging.OrDiscard(o.Logger)}
 	if o.Keyless != nil {
-		return s, s.keylessSetup(o.Keyless)
+		if err := s.keylessSetup(o.Keyless); err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	kp, err := loadPrivateKey(o.Key, []byte(o.Password))
 	if err != nil {
@@ -252,11 +254,10 @@ func (f found) find(p Predicate) string {
 }
 
 func (s *Signer) signError(err error) error {
-	msg := err.Error()
 	if s.keyless != nil {
 		return s.keylessError(err)
 	}
-	return errdef.External(fmt.Errorf("signing failed: %s", strings.TrimSpace(msg)))
+	return errdef.External(fmt.Errorf("signing failed: %w", err))
 }
 
 // compact re-encodes JSON without insignificant space (for messages and
