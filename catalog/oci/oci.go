@@ -523,11 +523,11 @@ func (c *Catalog) Publish(ctx context.Context, pkg *chart.Package, attachments .
 	defer cancel()
 	ctx = auth.AppendRepositoryScope(ctx, repo.Reference, auth.ActionPull, auth.ActionPush)
 
-	existing, err := c.resolve(ctx, repo, tag)
+	existing, err := c.resolveOrNil(ctx, repo, tag)
 	switch {
-	case errors.Is(err, catalogdef.ErrNotFound):
 	case err != nil:
 		return catalogdef.Result{}, err
+	case existing == nil:
 	case existing.chart.Digest == pkg.Digest:
 		res.Status = catalogdef.AlreadyPublished
 		res.Manifest = existing.desc.Digest.String()
@@ -565,14 +565,21 @@ func (c *Catalog) Publish(ctx context.Context, pkg *chart.Package, attachments .
 	if err := errors.Join(errs...); err != nil {
 		return catalogdef.Result{}, err
 	}
-	if err := repo.Manifests().PushReference(ctx, layout.manifestDesc, bytes.NewReader(layout.manifest), tag); err != nil {
-		return catalogdef.Result{}, c.fail(fmt.Sprintf("tagging %s", res.Ref), err)
+	got, err := c.writeTag(ctx, repo, layout, tag, existing)
+	switch {
+	case err != nil:
+		return catalogdef.Result{}, err
+	case got.desc.Digest == layout.manifestDesc.Digest:
+		res.Status = catalogdef.Published
+	case got.chart.Digest == pkg.Digest:
+		res.Status, res.Note = catalogdef.AlreadyPublished, "another publisher wrote the same chart to this tag at the same moment"
+	default:
+		return catalogdef.Result{}, raceConflict(res.Ref, layout, got)
 	}
-	res.Status = catalogdef.Published
-	res.Manifest = layout.manifestDesc.Digest.String()
-	c.log.Debug("published", "ref", res.Ref, "digest", res.Digest, "manifest", layout.manifestDesc.Digest.String())
+	res.Manifest = got.desc.Digest.String()
+	c.log.Debug("published", "ref", res.Ref, "digest", res.Digest, "manifest", got.desc.Digest.String())
 	for _, a := range attachments {
-		d, err := c.attach(ctx, repo, layout.manifestDesc, a)
+		d, err := c.attach(ctx, repo, got.desc, a)
 		if err != nil {
 			return res, fmt.Errorf("%s is published, but attaching %s failed (publish again to finish: the chart reports already published): %w", res.Ref, a.Name, err)
 		}

@@ -98,7 +98,23 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err := retry.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
+		if check, ok := ctx.Value(beforeRetryKey{}).(func(context.Context) bool); ok && req.Method == http.MethodPut && !check(ctx) {
+			t.log.Debug("not retrying: the state the request was meant to change has moved", "method", req.Method, "path", req.URL.Path)
+			if err == nil {
+				err = fmt.Errorf("%s %s: %s, not retried (the tag moved)", req.Method, req.URL.Path, why)
+			}
+			return nil, err
+		}
 	}
+}
+
+type beforeRetryKey struct{}
+
+// withBeforeRetry makes the transport ask check before it retries a PUT made
+// with the returned context: false means the retry would no longer do what the
+// first try meant to (someone else wrote the tag), so the last error stands.
+func withBeforeRetry(ctx context.Context, check func(context.Context) bool) context.Context {
+	return context.WithValue(ctx, beforeRetryKey{}, check)
 }
 
 // decide says whether and after how long to retry.
