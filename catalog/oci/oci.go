@@ -64,7 +64,7 @@ var AzureAuthModes = []string{"auto", "environment", "workload-identity", "manag
 func DefaultOptions() Options {
 	return Options{
 		Retries: retry.DefaultRetries, Timeout: DefaultTimeout, Backoff: retry.DefaultBase,
-		TagPageSize: DefaultTagPageSize, ACR: ACROptions{Auth: "auto"},
+		RequestTimeout: DefaultRequestTimeout, TagPageSize: DefaultTagPageSize, ACR: ACROptions{Auth: "auto"},
 	}
 }
 
@@ -75,6 +75,8 @@ func (o Options) Validate() error {
 		return errdef.Usage(fmt.Errorf("--retries %d: give 0 (never retry) or more", o.Retries))
 	case o.Timeout < 0:
 		return errdef.Usage(fmt.Errorf("--registry-timeout %s: give a positive duration such as 5m", o.Timeout))
+	case o.RequestTimeout < 0:
+		return errdef.Usage(fmt.Errorf("--request-timeout %s: give a positive duration such as 30s", o.RequestTimeout))
 	case (o.Username == "") != (o.Password == ""):
 		return errdef.Usage(errors.New("give both --username and --password (or CHARTSHIP_REGISTRY_USERNAME and CHARTSHIP_REGISTRY_PASSWORD), or neither"))
 	case o.PlainHTTP && (o.InsecureSkipTLSVerify || o.CAFile != ""):
@@ -109,6 +111,10 @@ type Options struct {
 	// Timeout bounds one whole operation (a publish, a fetch, a listing)
 	// including retries and backoff; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// RequestTimeout abandons one HTTP attempt that makes no progress (no
+	// response headers, no body bytes either way) for this long, and retries
+	// it; 0 means never (DefaultOptions has DefaultRequestTimeout).
+	RequestTimeout time.Duration
 	// Backoff is the first retry's wait, doubled (with jitter) on each retry up to
 	// 30 times as long; 0 means 250ms. A Retry-After header wins.
 	Backoff time.Duration
@@ -192,6 +198,7 @@ func Open(ref string, opts Options) (*Catalog, error) {
 		base:   base,
 		policy: retry.Policy{Retries: max(o.Retries, 0), Base: o.Backoff, Max: 30 * o.Backoff},
 		log:    log,
+		idle:   o.RequestTimeout,
 	}}
 	c := &Catalog{host: host, namespace: ns, opts: o, log: log}
 	c.creds, err = newCredentials(host, o, httpClient, log)
@@ -283,13 +290,16 @@ func (c *Catalog) Versions(ctx context.Context, chartName string) ([]string, err
 	defer cancel()
 	ctx = auth.AppendRepositoryScope(ctx, repo.Reference, auth.ActionPull)
 	var versions []*semver.Version
-	err = repo.Tags(ctx, "", func(tags []string) error {
-		for _, t := range tags {
-			if v, err := semver.StrictNewVersion(strings.ReplaceAll(t, "_", "+")); err == nil {
-				versions = append(versions, v)
+	err = c.readAgain(ctx, func() error {
+		versions = nil
+		return repo.Tags(ctx, "", func(tags []string) error {
+			for _, t := range tags {
+				if v, err := semver.StrictNewVersion(strings.ReplaceAll(t, "_", "+")); err == nil {
+					versions = append(versions, v)
+				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		if isNotFound(err) {
@@ -316,7 +326,7 @@ type stored struct {
 
 // resolve reads the manifest a tag points at: one GET. A missing tag gives an
 // error matching catalogdef.ErrNotFound.
-func (c *Catalog) resolve(ctx context.Context, repo *remote.Repository, tag string) (*stored, error) {
+func (c *Catalog) resolveOnce(ctx context.Context, repo *remote.Repository, tag string) (*stored, error) {
 	desc, rc, err := repo.Manifests().FetchReference(ctx, tag)
 	if err != nil {
 		if isNotFound(err) {
@@ -387,7 +397,7 @@ func (c *Catalog) Fetch(ctx context.Context, chartName, version, dir string) (st
 	return path, nil
 }
 
-func (c *Catalog) fetchBlob(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor) ([]byte, error) {
+func (c *Catalog) fetchBlobOnce(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor) ([]byte, error) {
 	rc, err := repo.Blobs().Fetch(ctx, desc)
 	if err != nil {
 		return nil, c.fail(fmt.Sprintf("downloading %s@%s", repo.Reference, desc.Digest), err)

@@ -54,6 +54,10 @@ type retryTransport struct {
 	base   http.RoundTripper
 	policy retry.Policy // Retries and the backoff between them
 	log    *slog.Logger
+	// idle abandons an attempt that makes no progress — no response headers,
+	// no request or response body bytes — for this long (0: never); see
+	// watchdog.go.
+	idle time.Duration
 }
 
 const maxRetryAfter = 60 * time.Second
@@ -73,7 +77,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		start := time.Now()
-		resp, err := t.base.RoundTrip(r)
+		resp, err := t.attempt(r)
 		wait, again := t.decide(attempt, req, resp, err)
 		status := 0
 		if resp != nil {
