@@ -56,7 +56,10 @@ type Rule struct {
 	// Times is how many matching requests get the fault (0 means 1; <0 means all).
 	Times int
 	// Skip lets that many matching requests through before the first fault.
-	Skip       int
+	Skip int
+	// Every faults only every Every-th matching request (0 or 1: each one), for
+	// faults sprinkled over a load.
+	Every      int
 	RetryAfter string        // for TooMany
 	Stall      time.Duration // for Stall and StallMidBody (0 means a minute)
 	// Forward sends a stalled request on to the server after the stall (when the
@@ -176,7 +179,7 @@ func (p *Proxy) pick(r *http.Request) (Rule, bool) {
 			continue
 		}
 		s.seen++
-		if s.seen <= s.Skip || (s.Times > 0 && s.fired >= s.Times) {
+		if s.seen <= s.Skip || (s.Times > 0 && s.fired >= s.Times) || (s.Every > 1 && (s.seen-s.Skip)%s.Every != 0) {
 			continue
 		}
 		s.fired++
