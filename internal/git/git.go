@@ -242,7 +242,7 @@ func IsAuthFailure(err error) bool {
 		return false
 	}
 	s := ge.Stderr
-	for _, m := range []string{"Authentication failed", "could not read Username", "could not read Password", "Permission denied (publickey", "401", "403", "terminal prompts disabled", "invalid credentials"} {
+	for _, m := range []string{"Authentication failed", "could not read Username", "could not read Password", "Permission denied (publickey", "returned error: 401", "returned error: 403", "HTTP 401", "HTTP 403", "terminal prompts disabled", "invalid credentials"} {
 		if strings.Contains(s, m) {
 			return true
 		}
