@@ -96,7 +96,7 @@ type Proxy struct {
 	mu    sync.Mutex
 	rules []*ruleState
 	reqs  []Request
-	hook  func(Event)
+	hook  func(Event) bool
 }
 
 type ruleState struct {
@@ -141,8 +141,10 @@ func (p *Proxy) Inject(rules ...Rule) {
 }
 
 // OnEvent sets (nil: clears) a function told about every request as it
-// arrives and once it is answered. It runs on the request's goroutine.
-func (p *Proxy) OnEvent(hook func(Event)) {
+// arrives and once it is answered. It runs on the request's goroutine; when
+// it returns true for an arriving request, the request is dropped (the
+// connection reset, the server never sees it).
+func (p *Proxy) OnEvent(hook func(Event) bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.hook = hook
@@ -198,8 +200,10 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	i := len(p.reqs) - 1
 	hook := p.hook
 	p.mu.Unlock()
-	if hook != nil {
-		hook(Event{Request: Request{Method: r.Method, Path: r.URL.Path, Fault: rule.Class}})
+	if hook != nil && hook(Event{Request: Request{Method: r.Method, Path: r.URL.Path, Fault: rule.Class}}) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		hijackReset(w)
+		return
 	}
 	status := p.handle(w, r, rule)
 	p.mu.Lock()
