@@ -33,7 +33,7 @@ import (
 // minSettle is the least writeTag waits between its PUT and the read-back;
 // the wait grows with the registry's round-trip time.
 const (
-	minSettle = 250 * time.Millisecond
+	minSettle = 50 * time.Millisecond
 	maxSettle = 5 * time.Second
 )
 
