@@ -18,6 +18,7 @@ import (
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/internal/faultproxy"
+	"github.com/chartship/chartship/internal/githubtest"
 	"github.com/chartship/chartship/internal/gittest"
 	"github.com/chartship/chartship/internal/registrytest"
 )
@@ -87,34 +88,17 @@ func TestKillAnywhereRerunConverges(t *testing.T) {
 
 			var mu sync.Mutex
 			var child *exec.Cmd
-			seen, killed := 0, false
-			hook := func(e faultproxy.Event) bool {
-				if e.Method != kp.method || !strings.Contains(e.Path, kp.path) || e.Done != kp.done {
-					return false
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				seen++
-				if seen != kp.nth || child == nil || killed {
-					return false
-				}
-				killed = true
-				_ = child.Process.Kill() // SIGKILL: no deferred cleanup, no last words
-				return true
-			}
+			hook, killed := killAt(kp, &mu, &child)
 			regProxy.OnEvent(hook)
 			gitProxy.OnEvent(hook)
-
-			child = cliProcess(t, args...)
-			var out, errOut bytes.Buffer
-			child.Stdout, child.Stderr = &out, &errOut
 			mu.Lock()
+			child = cliProcess(t, args...)
+			var errOut bytes.Buffer
+			child.Stderr = &errOut
 			require.NoError(t, child.Start())
 			mu.Unlock()
 			err := child.Wait()
-			mu.Lock()
-			require.True(t, killed, "the kill point was reached: %v\n%s", err, errOut.String())
-			mu.Unlock()
+			require.True(t, killed(), "the kill point was reached: %v\n%s", err, errOut.String())
 			var ee *exec.ExitError
 			require.ErrorAs(t, err, &ee, "killed")
 
@@ -191,4 +175,79 @@ func killAssertConverged(t *testing.T, reg *registrytest.Registry, bare, pkgPath
 	assert.Equal(t, want, []byte(gittest.Git(t, bare, "show", "main:hello-1.0.0.tgz")))
 	log := gittest.Git(t, bare, "log", "--format=%s", "main")
 	assert.Equal(t, 1, strings.Count(log, "Publish hello 1.0.0"), log)
+}
+
+// killAt returns a proxy hook that SIGKILLs *child at kp, and reports whether it did.
+func killAt(kp killPoint, mu *sync.Mutex, child **exec.Cmd) (func(faultproxy.Event) bool, func() bool) {
+	seen, killed := 0, false
+	hook := func(e faultproxy.Event) bool {
+		if e.Method != kp.method || !strings.Contains(e.Path, kp.path) || e.Done != kp.done {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		seen++
+		if seen != kp.nth || *child == nil || killed {
+			return false
+		}
+		killed = true
+		_ = (*child).Process.Kill() // SIGKILL: no deferred cleanup, no last words
+		return true
+	}
+	return hook, func() bool { mu.Lock(); defer mu.Unlock(); return killed }
+}
+
+// TestKillBumpRerunConverges SIGKILLs `chartship bump --pr` during the clone,
+// after the push of the bump branch and after the pull request is opened; the
+// re-run ends with one bump commit on the branch and one pull request.
+func TestKillBumpRerunConverges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills processes")
+	}
+	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	t.Setenv("GIT_AUTHOR_NAME", "chartship test")
+	t.Setenv("GIT_AUTHOR_EMAIL", "test@chartship.invalid")
+	t.Setenv("GIT_COMMITTER_NAME", "chartship test")
+	t.Setenv("GIT_COMMITTER_EMAIL", "test@chartship.invalid")
+	for _, kp := range []killPoint{
+		{name: "during the clone", method: http.MethodPost, path: "/git-upload-pack", nth: 1},
+		{name: "after the push, before the pull request", method: http.MethodPost, path: "/git-receive-pack", nth: 1, done: true},
+		{name: "after the pull request is opened", method: http.MethodPost, path: "/pulls", nth: 1, done: true},
+	} {
+		t.Run(kp.name, func(t *testing.T) {
+			srv := gittest.NewServer(t, gittest.WithBasicAuth("x-access-token", "ghs_token"))
+			seedGolden(t, srv, "acme/fleet-a.git", "app-marker")
+			gh := githubtest.New(t, srv.Root, "ghs_token")
+			gitProxy := faultproxy.New(t, srv.URL)
+			ghProxy := faultproxy.New(t, gh.URL)
+			t.Setenv("GITHUB_TOKEN", "ghs_token")
+			args := []string{"--output", "json", "bump", "--chart", "hello-world", "--version", "1.3.0",
+				"--available", "1.2.7,1.2.10", "--repo", "git+" + gitProxy.URL + "/acme/fleet-a.git", "--pr", "--github-api", ghProxy.URL}
+
+			var mu sync.Mutex
+			var child *exec.Cmd
+			hook, killed := killAt(kp, &mu, &child)
+			gitProxy.OnEvent(hook)
+			ghProxy.OnEvent(hook)
+			mu.Lock()
+			child = cliProcess(t, args...)
+			var errOut bytes.Buffer
+			child.Stderr = &errOut
+			require.NoError(t, child.Start())
+			mu.Unlock()
+			err := child.Wait()
+			require.True(t, killed(), "the kill point was reached: %v\n%s", err, errOut.String())
+
+			gitProxy.OnEvent(nil)
+			ghProxy.OnEvent(nil)
+			out, err := cliProcess(t, args...).Output()
+			require.NoError(t, err, "re-run: %s", stderrOf(err))
+			assert.Contains(t, string(out), "pull request", "the re-run says what it did")
+			assert.Len(t, gh.Pulls("acme", "fleet-a"), 1, "one pull request")
+			bare := srv.Dir("acme/fleet-a.git")
+			n := strings.TrimSpace(gittest.Git(t, bare, "rev-list", "--count", "main..chartship/bump-hello-world-1.3.0"))
+			assert.Equal(t, "1", n, "one bump commit on the branch")
+		})
+	}
 }
