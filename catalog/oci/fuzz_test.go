@@ -31,19 +31,20 @@ type hostileRegistry struct {
 
 func (h *hostileRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	manifest, tags, blob, mediaType, headerDigest := h.manifest, h.tags, h.blob, h.mediaType, h.headerDigest
+	h.mu.Unlock()
 	switch {
 	case r.URL.Path == "/v2/":
 		w.WriteHeader(http.StatusOK)
 	case strings.HasSuffix(r.URL.Path, "/manifests/1.0.0"):
-		w.Header().Set("Content-Type", h.mediaType)
-		w.Header().Set("Docker-Content-Digest", h.headerDigest)
-		_, _ = w.Write(h.manifest)
+		w.Header().Set("Content-Type", mediaType)
+		w.Header().Set("Docker-Content-Digest", headerDigest)
+		_, _ = w.Write(manifest)
 	case strings.HasSuffix(r.URL.Path, "/tags/list"):
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(h.tags)
+		_, _ = w.Write(tags)
 	case strings.Contains(r.URL.Path, "/blobs/"):
-		_, _ = w.Write(h.blob)
+		_, _ = w.Write(blob)
 	default:
 		http.NotFound(w, r)
 	}
