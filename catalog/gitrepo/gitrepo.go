@@ -55,19 +55,30 @@ type Options struct {
 	// RetryDelay is the base of the jittered exponential backoff; 0 means
 	// retry.DefaultBase.
 	RetryDelay time.Duration
-	Logger     *slog.Logger
+	// RequestTimeout makes git abandon a transfer that stalls (less than a byte
+	// a second) this long; the attempt is then retried like a dropped
+	// connection, as are 5xx answers and broken connections (within Retries).
+	// 0 means never (DefaultOptions has DefaultRequestTimeout).
+	RequestTimeout time.Duration
+	Logger         *slog.Logger
 }
+
+// DefaultRequestTimeout is the RequestTimeout of DefaultOptions.
+const DefaultRequestTimeout = 30 * time.Second
 
 // DefaultOptions are the options the CLI's flag defaults come from: retries
 // as every remote makes them (internal/retry).
 func DefaultOptions() Options {
-	return Options{Retries: retry.DefaultRetries, RetryDelay: retry.DefaultBase}
+	return Options{Retries: retry.DefaultRetries, RetryDelay: retry.DefaultBase, RequestTimeout: DefaultRequestTimeout}
 }
 
 // Validate reports options out of range.
 func (o Options) Validate() error {
 	if o.Retries < 0 {
 		return errdef.Usage(fmt.Errorf("--retries %d: give 0 (never retry) or more", o.Retries))
+	}
+	if o.RequestTimeout < 0 {
+		return errdef.Usage(fmt.Errorf("--request-timeout %s: give a positive duration such as 30s", o.RequestTimeout))
 	}
 	return nil
 }
@@ -190,7 +201,7 @@ func (g *Catalog) checkout(ctx context.Context) (*gitobj.View, error) {
 	}
 	v, err := gitobj.Open(ctx, gitobj.Options{
 		Remote: g.remote, Branch: g.opts.Branch, Auth: auth, SSHKey: g.opts.SSHKey,
-		Files: []string{"index.yaml"}, Env: gitIdentityEnv(), Logger: g.log,
+		Files: []string{"index.yaml"}, Env: gitIdentityEnv(), Logger: g.log, StallTimeout: g.opts.RequestTimeout,
 	})
 	return v, g.viewErr(err)
 }
@@ -227,10 +238,14 @@ func (g *Catalog) update(ctx context.Context, change gitChange) (bool, error) {
 		}
 	}()
 	policy := retry.Policy{Retries: g.opts.Retries, Base: g.opts.RetryDelay, Max: retry.DefaultMax}
-	policy.OnRetry = func(attempt int, wait time.Duration, _ error) {
+	policy.OnRetry = func(attempt int, wait time.Duration, err error) {
+		if git.IsTransient(err) {
+			g.log.Info("the remote failed; retrying", "catalog", g.name, "attempt", attempt, "wait", wait.String(), "reason", transientReason(err))
+			return
+		}
 		g.log.Info("push rejected: the branch moved; retrying on the new tip", "catalog", g.name, "attempt", attempt, "wait", wait.String())
 	}
-	changed := false
+	changed, pushLost := false, false
 	err := retry.Do(ctx, policy, func(attempt int) error {
 		switch {
 		case w != nil && w.Fresh:
@@ -239,47 +254,76 @@ func (g *Catalog) update(ctx context.Context, change gitChange) (bool, error) {
 			w = nil
 		case w != nil:
 			if err := w.Refresh(ctx); err != nil {
-				return g.viewErr(err)
+				return againIfTransient(g.viewErr(err))
 			}
 		}
 		if w == nil {
 			var err error
 			if w, err = g.checkout(ctx); err != nil {
-				return err
+				if w != nil {
+					w.Close()
+					w = nil
+				}
+				return againIfTransient(err)
 			}
 		}
-		done, ok, err := g.attempt(ctx, w, change)
+		done, ok, pushed, err := g.attempt(ctx, w, change)
+		if pushed && git.IsTransient(err) {
+			pushLost = true // the push may have landed: the next attempt finds out
+		}
 		if !done {
 			return retry.Again(err)
 		}
-		changed = ok
-		return err
+		changed = ok || (pushLost && err == nil)
+		return againIfTransient(err)
 	})
 	var spent *retry.Exhausted
 	if errors.As(err, &spent) {
+		if git.IsTransient(spent.Err) {
+			return false, fmt.Errorf("%w (tried %d times, --retries %d; run again later: a re-run finishes what this one started)", spent.Err, spent.Attempts, g.opts.Retries)
+		}
 		return false, g.gitExternal(fmt.Sprintf("pushing (rejected %d times: other publishers keep moving the branch; run again or raise --retries)", spent.Attempts), spent.Err)
 	}
 	return changed, err
 }
 
-// attempt runs one change-commit-push on w. done means no retry can help
-// (success, nothing to do, or an error that isn't a rejected push).
-func (g *Catalog) attempt(ctx context.Context, w *gitobj.View, change gitChange) (done, changed bool, err error) {
+// againIfTransient marks a git failure worth another try (git.IsTransient).
+func againIfTransient(err error) error {
+	if git.IsTransient(err) {
+		return retry.Again(err)
+	}
+	return err
+}
+
+// transientReason is the last line of git's complaint, for the retry log.
+func transientReason(err error) string {
+	var ge *git.Error
+	if !errors.As(err, &ge) {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimSpace(ge.Stderr), "\n")
+	return lines[len(lines)-1]
+}
+
+// attempt runs one change-commit-push on w. done means no retry on the new
+// tip can help (success, nothing to do, or an error that isn't a rejected
+// push); pushed means a push was tried.
+func (g *Catalog) attempt(ctx context.Context, w *gitobj.View, change gitChange) (done, changed, pushed bool, err error) {
 	names, msg, err := change(ctx, w)
 	if err != nil || len(names) == 0 {
-		return true, false, err
+		return true, false, false, err
 	}
 	commit, err := w.Commit(ctx, names, msg)
 	if err != nil {
-		return true, false, g.gitExternal("committing", err)
+		return true, false, false, g.gitExternal("committing", err)
 	}
 	if err := w.Push(ctx, commit); err != nil {
 		if git.IsPushRejected(err) {
-			return false, false, err
+			return false, false, true, err
 		}
-		return true, false, g.gitExternal("pushing branch "+w.Branch, err)
+		return true, false, true, g.gitExternal("pushing branch "+w.Branch, err)
 	}
-	return true, true, nil
+	return true, true, true, nil
 }
 
 // gitMeta is the <chart>-<version>.tgz-meta/main.yaml the catalog's readers use.

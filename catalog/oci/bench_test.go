@@ -151,7 +151,7 @@ func TestOCIPushRequestCounts(t *testing.T) {
 	hAgain, hAgainWrites := count(func() { _, err := helm.Push(data, reg.Host+"/helm/counted:1.0.0"); require.NoError(t, err) })
 	t.Logf("fresh push: chartship %d requests, helm %d; same bytes again: chartship %d (%d writes), helm %d (%d writes)",
 		csFresh, hFresh, csAgain, csAgainWrites, hAgain, hAgainWrites)
-	require.LessOrEqual(t, csFresh, 6)
+	require.LessOrEqual(t, csFresh, 8) // incl. the tag looked at again before the PUT and read back after it (tagwrite.go)
 	require.Equal(t, 1, csAgain)
 	require.Zero(t, csAgainWrites)
 }

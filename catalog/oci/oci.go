@@ -65,7 +65,7 @@ var AzureAuthModes = []string{"auto", "environment", "workload-identity", "manag
 func DefaultOptions() Options {
 	return Options{
 		Retries: retry.DefaultRetries, Timeout: DefaultTimeout, Backoff: retry.DefaultBase,
-		TagPageSize: DefaultTagPageSize, ACR: ACROptions{Auth: "auto"},
+		RequestTimeout: DefaultRequestTimeout, TagPageSize: DefaultTagPageSize, ACR: ACROptions{Auth: "auto"},
 	}
 }
 
@@ -76,6 +76,8 @@ func (o Options) Validate() error {
 		return errdef.Usage(fmt.Errorf("--retries %d: give 0 (never retry) or more", o.Retries))
 	case o.Timeout < 0:
 		return errdef.Usage(fmt.Errorf("--registry-timeout %s: give a positive duration such as 5m", o.Timeout))
+	case o.RequestTimeout < 0:
+		return errdef.Usage(fmt.Errorf("--request-timeout %s: give a positive duration such as 30s", o.RequestTimeout))
 	case (o.Username == "") != (o.Password == ""):
 		return errdef.Usage(errors.New("give both --username and --password (or CHARTSHIP_REGISTRY_USERNAME and CHARTSHIP_REGISTRY_PASSWORD), or neither"))
 	case o.PlainHTTP && (o.InsecureSkipTLSVerify || o.CAFile != ""):
@@ -110,6 +112,10 @@ type Options struct {
 	// Timeout bounds one whole operation (a publish, a fetch, a listing)
 	// including retries and backoff; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// RequestTimeout abandons one HTTP attempt that makes no progress (no
+	// response headers, no body bytes either way) for this long, and retries
+	// it; 0 means never (DefaultOptions has DefaultRequestTimeout).
+	RequestTimeout time.Duration
 	// Backoff is the first retry's wait, doubled (with jitter) on each retry up to
 	// 30 times as long; 0 means 250ms. A Retry-After header wins.
 	Backoff time.Duration
@@ -195,6 +201,7 @@ func Open(ref string, opts Options) (*Catalog, error) {
 		base:   base,
 		policy: retry.Policy{Retries: max(o.Retries, 0), Base: o.Backoff, Max: 30 * o.Backoff},
 		log:    log,
+		idle:   o.RequestTimeout,
 	}}
 	c := &Catalog{host: host, namespace: ns, opts: o, log: log}
 	c.creds, err = newCredentials(host, o, httpClient, log)
@@ -286,13 +293,16 @@ func (c *Catalog) Versions(ctx context.Context, chartName string) ([]string, err
 	defer cancel()
 	ctx = auth.AppendRepositoryScope(ctx, repo.Reference, auth.ActionPull)
 	var versions []*semver.Version
-	err = repo.Tags(ctx, "", func(tags []string) error {
-		for _, t := range tags {
-			if v, err := semver.StrictNewVersion(strings.ReplaceAll(t, "_", "+")); err == nil {
-				versions = append(versions, v)
+	err = c.readAgain(ctx, func() error {
+		versions = nil
+		return repo.Tags(ctx, "", func(tags []string) error {
+			for _, t := range tags {
+				if v, err := semver.StrictNewVersion(strings.ReplaceAll(t, "_", "+")); err == nil {
+					versions = append(versions, v)
+				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		if isNotFound(err) {
@@ -319,7 +329,7 @@ type stored struct {
 
 // resolve reads the manifest a tag points at: one GET. A missing tag gives an
 // error matching catalogdef.ErrNotFound.
-func (c *Catalog) resolve(ctx context.Context, repo *remote.Repository, tag string) (*stored, error) {
+func (c *Catalog) resolveOnce(ctx context.Context, repo *remote.Repository, tag string) (*stored, error) {
 	desc, rc, err := repo.Manifests().FetchReference(ctx, tag)
 	if err != nil {
 		if isNotFound(err) {
@@ -390,7 +400,7 @@ func (c *Catalog) Fetch(ctx context.Context, chartName, version, dir string) (st
 	return path, nil
 }
 
-func (c *Catalog) fetchBlob(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor) ([]byte, error) {
+func (c *Catalog) fetchBlobOnce(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor) ([]byte, error) {
 	rc, err := repo.Blobs().Fetch(ctx, desc)
 	if err != nil {
 		return nil, c.fail(fmt.Sprintf("downloading %s@%s", repo.Reference, desc.Digest), err)
@@ -526,11 +536,11 @@ func (c *Catalog) Publish(ctx context.Context, pkg *chart.Package, attachments .
 	defer cancel()
 	ctx = auth.AppendRepositoryScope(ctx, repo.Reference, auth.ActionPull, auth.ActionPush)
 
-	existing, err := c.resolve(ctx, repo, tag)
+	existing, err := c.resolveOrNil(ctx, repo, tag)
 	switch {
-	case errors.Is(err, catalogdef.ErrNotFound):
 	case err != nil:
 		return catalogdef.Result{}, err
+	case existing == nil:
 	case existing.chart.Digest == pkg.Digest:
 		res.Status = catalogdef.AlreadyPublished
 		res.Manifest = existing.desc.Digest.String()
@@ -568,14 +578,21 @@ func (c *Catalog) Publish(ctx context.Context, pkg *chart.Package, attachments .
 	if err := errors.Join(errs...); err != nil {
 		return catalogdef.Result{}, err
 	}
-	if err := repo.Manifests().PushReference(ctx, layout.manifestDesc, bytes.NewReader(layout.manifest), tag); err != nil {
-		return catalogdef.Result{}, c.fail(fmt.Sprintf("tagging %s", res.Ref), err)
+	got, err := c.writeTag(ctx, repo, layout, tag, existing)
+	switch {
+	case err != nil:
+		return catalogdef.Result{}, err
+	case got.desc.Digest == layout.manifestDesc.Digest:
+		res.Status = catalogdef.Published
+	case got.chart.Digest == pkg.Digest:
+		res.Status, res.Note = catalogdef.AlreadyPublished, "another publisher wrote the same chart to this tag at the same moment"
+	default:
+		return catalogdef.Result{}, raceConflict(res.Ref, layout, got)
 	}
-	res.Status = catalogdef.Published
-	res.Manifest = layout.manifestDesc.Digest.String()
-	c.log.Debug("published", "ref", res.Ref, "digest", res.Digest, "manifest", layout.manifestDesc.Digest.String())
+	res.Manifest = got.desc.Digest.String()
+	c.log.Debug("published", "ref", res.Ref, "digest", res.Digest, "manifest", got.desc.Digest.String())
 	for _, a := range attachments {
-		d, err := c.attach(ctx, repo, layout.manifestDesc, a)
+		d, err := c.attach(ctx, repo, got.desc, a)
 		if err != nil {
 			return res, fmt.Errorf("%s is published, but attaching %s failed (publish again to finish: the chart reports already published): %w", res.Ref, a.Name, err)
 		}

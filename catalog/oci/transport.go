@@ -54,6 +54,10 @@ type retryTransport struct {
 	base   http.RoundTripper
 	policy retry.Policy // Retries and the backoff between them
 	log    *slog.Logger
+	// idle abandons an attempt that makes no progress — no response headers,
+	// no request or response body bytes — for this long (0: never); see
+	// watchdog.go.
+	idle time.Duration
 }
 
 const maxRetryAfter = 60 * time.Second
@@ -73,7 +77,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		start := time.Now()
-		resp, err := t.base.RoundTrip(r)
+		resp, err := t.attempt(r)
 		wait, again := t.decide(attempt, req, resp, err)
 		status := 0
 		if resp != nil {
@@ -98,7 +102,23 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err := retry.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
+		if check, ok := ctx.Value(beforeRetryKey{}).(func(context.Context) bool); ok && req.Method == http.MethodPut && !check(ctx) {
+			t.log.Debug("not retrying: the state the request was meant to change has moved", "method", req.Method, "path", req.URL.Path)
+			if err == nil {
+				err = fmt.Errorf("%s %s: %s, not retried (the tag moved)", req.Method, req.URL.Path, why)
+			}
+			return nil, err
+		}
 	}
+}
+
+type beforeRetryKey struct{}
+
+// withBeforeRetry makes the transport ask check before it retries a PUT made
+// with the returned context: false means the retry would no longer do what the
+// first try meant to (someone else wrote the tag), so the last error stands.
+func withBeforeRetry(ctx context.Context, check func(context.Context) bool) context.Context {
+	return context.WithValue(ctx, beforeRetryKey{}, check)
 }
 
 // decide says whether and after how long to retry.

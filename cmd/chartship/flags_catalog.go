@@ -12,10 +12,12 @@ func catalogFlags() []cli.Flag {
 	out := []cli.Flag{
 		// Both kinds of retry a publish makes share one default (internal/retry).
 		&cli.IntFlag{Name: "retries", Value: catalog.DefaultOptions().OCI.Retries,
-			Usage: "retries of a registry request that failed with 5xx, 429, 408 or a dropped connection, and of a git push rejected because the catalog moved (0: never retry)"},
+			Usage: "retries of a registry request that failed with 5xx, 429, 408, a dropped connection or a stall, and of a git transfer that failed so or a push rejected because the catalog moved (0: never retry)"},
+		&cli.DurationFlag{Name: "request-timeout", Value: catalog.DefaultOptions().OCI.RequestTimeout,
+			Usage: "abandon and retry one registry request or git transfer that makes no progress (no answer, no bytes) for this long"},
 	}
 	for _, f := range concatFlags(ociFlags(), gitFlags()) {
-		if f.Names()[0] != "retries" {
+		if n := f.Names()[0]; n != "retries" && n != "request-timeout" {
 			out = append(out, f)
 		}
 	}

@@ -27,7 +27,8 @@ func gitFlags() []cli.Flag {
 		&cli.StringFlag{Name: "branch", Usage: "branch of a git catalog (default: the remote's default branch)"},
 		&cli.StringFlag{Name: "ssh-key", Usage: "SSH private key file for git+ssh:// catalogs (or the key base64-encoded in $" + envSSHKeyBase64 + ")", TakesFile: true},
 		&cli.StringFlag{Name: "git-username", Usage: "user name for HTTPS git catalogs (default x-access-token); the token comes from $" + envGitToken + " or $" + envGitHubToken},
-		&cli.IntFlag{Name: "retries", Value: gitrepo.DefaultOptions().Retries, Usage: "how often to retry a push the git remote rejected because other publishers moved the branch"},
+		&cli.IntFlag{Name: "retries", Value: gitrepo.DefaultOptions().Retries, Usage: "how often to retry a push the git remote rejected because other publishers moved the branch, or a transfer that failed or stalled"},
+		&cli.DurationFlag{Name: "request-timeout", Value: gitrepo.DefaultOptions().RequestTimeout, Usage: "abandon and retry a git transfer that moves less than a byte a second for this long"},
 	}
 }
 
@@ -37,6 +38,7 @@ func gitOptions(cmd *cli.Command) (gitrepo.Options, error) {
 	o.IndexURL, o.Branch = cmd.String("index-url"), cmd.String("branch")
 	o.SSHKeyFile, o.Username = cmd.String("ssh-key"), cmd.String("git-username")
 	o.Retries = cmd.Int("retries")
+	o.RequestTimeout = cmd.Duration("request-timeout")
 	if err := o.Validate(); err != nil {
 		return o, err
 	}

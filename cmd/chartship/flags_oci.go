@@ -31,6 +31,8 @@ func ociFlags() []cli.Flag {
 			Usage: "retries per registry request after a 5xx, 429, 408 or dropped connection (0: never retry)"},
 		&cli.DurationFlag{Name: "registry-timeout", Category: ociFlagCategory, Value: def.Timeout,
 			Usage: "give up one registry operation (a push, a pull, a listing), retries included, after this long"},
+		&cli.DurationFlag{Name: "request-timeout", Category: ociFlagCategory, Value: def.RequestTimeout,
+			Usage: "abandon and retry one registry request that makes no progress (no answer, no body bytes) for this long"},
 		&cli.BoolFlag{Name: "force", Category: ociFlagCategory,
 			Usage: "overwrite a pre-release version (1.2.3-dev.4) that holds different content: for dev charts in test namespaces only; released versions are never overwritten"},
 		&cli.StringFlag{Name: "azure-auth", Category: ociFlagCategory, Value: def.ACR.Auth,
@@ -76,6 +78,7 @@ func ociOptions(cmd *cli.Command) (oci.Options, error) {
 	o.Username, o.Password = cmd.String("username"), cmd.String("password")
 	o.Retries = cmd.Int("retries")
 	o.Timeout = cmd.Duration("registry-timeout")
+	o.RequestTimeout = cmd.Duration("request-timeout")
 	o.Force = cmd.Bool("force")
 	o.ACR = oci.ACROptions{
 		Auth:          cmd.String("azure-auth"),

@@ -39,6 +39,11 @@ type Repo struct {
 	Logger *slog.Logger
 	// Env is added to git's environment (e.g. GIT_AUTHOR_NAME=…).
 	Env []string
+	// StallTimeout makes git abandon an HTTP(S) transfer that moves less than
+	// one byte a second for this long (http.lowSpeedLimit/lowSpeedTime, whole
+	// seconds, at least 1); 0 leaves git's own settings. The failure matches
+	// IsTransient.
+	StallTimeout time.Duration
 }
 
 // Error is a failed git command: its arguments (redacted), exit status and the
@@ -102,7 +107,7 @@ func (r *Repo) runW(ctx context.Context, stdout io.Writer, args ...string) error
 
 func (r *Repo) runIO(ctx context.Context, stdin io.Reader, stdout io.Writer, args ...string) error {
 	log := logging.OrDiscard(r.Logger)
-	full := append(r.authArgs(), args...)
+	full := append(append(r.authArgs(), r.stallArgs()...), args...)
 	cmd := exec.CommandContext(ctx, "git", full...)
 	cmd.Dir = r.Dir
 	cmd.Env = append(append(os.Environ(), r.Env...), r.authEnv()...)
@@ -136,6 +141,14 @@ func (r *Repo) authArgs() []string {
 		"-c", `credential.helper=!f() { test "$1" = get || exit 0; echo "username=$CHARTSHIP_CREDENTIAL_USERNAME"; echo "password=$CHARTSHIP_CREDENTIAL_PASSWORD"; }; f`,
 		"-c", "credential.useHttpPath=false",
 	}
+}
+
+func (r *Repo) stallArgs() []string {
+	if r.StallTimeout <= 0 {
+		return nil
+	}
+	secs := max(int64((r.StallTimeout+time.Second-1)/time.Second), 1)
+	return []string{"-c", "http.lowSpeedLimit=1", "-c", fmt.Sprintf("http.lowSpeedTime=%d", secs)}
 }
 
 func (r *Repo) authEnv() []string {
@@ -229,7 +242,29 @@ func IsAuthFailure(err error) bool {
 		return false
 	}
 	s := ge.Stderr
-	for _, m := range []string{"Authentication failed", "could not read Username", "could not read Password", "Permission denied (publickey", "401", "403", "terminal prompts disabled", "invalid credentials"} {
+	for _, m := range []string{"Authentication failed", "could not read Username", "could not read Password", "Permission denied (publickey", "returned error: 401", "returned error: 403", "HTTP 401", "HTTP 403", "terminal prompts disabled", "invalid credentials"} {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsTransient reports a git failure worth another try: the connection broke,
+// the transfer stalled (StallTimeout), or the server answered 5xx or 429.
+func IsTransient(err error) bool {
+	var ge *Error
+	if !errors.As(err, &ge) || IsAuthFailure(err) || IsPushRejected(err) {
+		return false
+	}
+	s := ge.Stderr
+	for _, m := range []string{
+		"Operation too slow", "returned error: 5", "returned error: 429", "Connection reset", "connection reset",
+		"RPC failed", "early EOF", "unexpected disconnect", "transfer closed", "Empty reply from server",
+		"the remote end hung up unexpectedly", "Recv failure", "Send failure", "Failed to connect", "Connection refused",
+		"bad pack header", "index-pack failed", "did not send all necessary objects", "expected flush", "protocol error",
+		"unable to access", "Couldn't connect",
+	} {
 		if strings.Contains(s, m) {
 			return true
 		}

@@ -60,3 +60,25 @@ func TestDecodeSSHKey(t *testing.T) {
 	_, err = DecodeSSHKey("bm90IGEga2V5")
 	assert.True(t, errors.Is(err, errdef.ErrUsage))
 }
+
+func TestErrorClasses(t *testing.T) {
+	for _, tc := range []struct {
+		stderr          string
+		auth, transient bool
+	}{
+		{"fatal: Authentication failed for 'http://h/x.git/'", true, false},
+		{"fatal: unable to access 'http://h/x.git/': The requested URL returned error: 403", true, false},
+		{"error: RPC failed; HTTP 401 curl 22 The requested URL returned error: 401", true, false},
+		// a byte count with 403 in it is no auth failure (found by the load test)
+		{"error: RPC failed; curl 18 transfer closed with 4033 bytes remaining to read\nfatal: early EOF", false, true},
+		{"error: RPC failed; HTTP 502 curl 22 The requested URL returned error: 502", false, true},
+		{"error: RPC failed; curl 28 Operation too slow. Less than 1 bytes/sec transferred the last 1 seconds", false, true},
+		{"error: RPC failed; curl 56 Recv failure: Connection reset by peer", false, true},
+		{" ! [rejected]        HEAD -> main (fetch first)", false, false},
+		{"fatal: repository 'http://h/x.git/' not found", false, false},
+	} {
+		err := &Error{Args: []string{"x"}, Stderr: tc.stderr, Err: errors.New("exit status 128")}
+		assert.Equal(t, tc.auth, IsAuthFailure(err), "auth: %s", tc.stderr)
+		assert.Equal(t, tc.transient, IsTransient(err), "transient: %s", tc.stderr)
+	}
+}

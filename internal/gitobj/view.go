@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/chartship/chartship/internal/git"
 	"github.com/chartship/chartship/internal/logging"
@@ -36,9 +37,11 @@ type Options struct {
 	SSHKey []byte
 	// Files are the root-level files put into the staging directory on Open and
 	// Refresh (when the tip has them), e.g. "index.yaml".
-	Files  []string
-	Env    []string // added to git's environment (e.g. the committer)
-	Logger *slog.Logger
+	Files []string
+	Env   []string // added to git's environment (e.g. the committer)
+	// StallTimeout abandons a transfer that stalls this long (git.Repo.StallTimeout).
+	StallTimeout time.Duration
+	Logger       *slog.Logger
 }
 
 // Error is a step of a view that git failed: what was tried, and git's error.
@@ -98,8 +101,8 @@ func Open(ctx context.Context, opts Options) (*View, error) {
 	}
 	log := logging.OrDiscard(opts.Logger)
 	gitDir := filepath.Join(tmp, "repo.git")
-	outer := &git.Repo{Dir: tmp, Auth: auth, Logger: log, Env: opts.Env}
-	v.Repo = &git.Repo{Dir: gitDir, Auth: auth, Logger: log, Env: opts.Env}
+	outer := &git.Repo{Dir: tmp, Auth: auth, Logger: log, Env: opts.Env, StallTimeout: opts.StallTimeout}
+	v.Repo = &git.Repo{Dir: gitDir, Auth: auth, Logger: log, Env: opts.Env, StallTimeout: opts.StallTimeout}
 
 	args := []string{"ls-remote", "--symref", opts.Remote, "HEAD"}
 	if opts.Branch != "" {
