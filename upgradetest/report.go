@@ -27,6 +27,7 @@ type Report struct {
 	Cluster           string           `json:"cluster"`
 	KubernetesVersion string           `json:"kubernetesVersion"`
 	Scenarios         []ScenarioResult `json:"scenarios"`
+	Shard             *ShardReport     `json:"shard,omitempty"` // set when only a share of the scenarios ran (--shard)
 	Seconds           float64          `json:"seconds"`
 	Passed            bool             `json:"passed"`
 	Fleet             *FleetProof      `json:"fleet,omitempty"` // --from fleet: whose upgrades were proven
@@ -107,6 +108,9 @@ func (r *Report) Text(w io.Writer) {
 	}
 	fmt.Fprintf(w, "upgrade test %s: %s %s from %s on Kubernetes %s (%.1fs)\n",
 		verdict, r.Chart, r.To, from, r.KubernetesVersion, r.Seconds)
+	if r.Shard != nil {
+		fmt.Fprintf(w, "shard %s: %d of %d scenarios\n", r.Shard, len(r.Scenarios), r.Shard.Of)
+	}
 	for _, s := range r.Scenarios {
 		mark := "ok  "
 		if !s.Passed {
@@ -198,6 +202,9 @@ func seconds(f float64) string { return fmt.Sprintf("%.3f", f) }
 // WriteJUnit writes the report as JUnit XML: one testcase per scenario step.
 func (r *Report) WriteJUnit(w io.Writer) error {
 	out := junitSuites{Name: "chartship upgrade-test " + r.Chart + " " + r.To, Time: seconds(r.Seconds)}
+	if r.Shard != nil {
+		out.Name += " shard " + r.Shard.String()
+	}
 	for _, s := range r.Scenarios {
 		suite := junitSuite{Name: s.ID(), Time: seconds(s.Seconds)}
 		classname := "upgradetest." + r.Chart + "." + s.Name

@@ -73,6 +73,7 @@ type Options struct {
 	Parallel    int           // scenarios at once (default 1)
 	Timeout     time.Duration // bounds each wait for health, hooks and tests (default 5m)
 	MaxRestarts int           // a container restarting this often in CrashLoopBackOff fails the step at once (default DefaultMaxRestarts)
+	Shard       Shard         // run only this share of the scenarios (CircleCI parallelism); zero: all
 
 	Logger *slog.Logger
 }
@@ -152,6 +153,7 @@ func Run(ctx context.Context, c *Cluster, opts Options) (*Report, error) {
 		}
 	}
 
+	scenarios = shardScenarios(scenarios, opts.Shard, rep, log)
 	rep.Scenarios = make([]ScenarioResult, len(scenarios))
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup

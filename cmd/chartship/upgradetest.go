@@ -38,6 +38,7 @@ Example:
 			clusterFlags(),
 			[]cli.Flag{&cli.StringFlag{Name: "catalog", Usage: "where released versions live: oci://REGISTRY/NAMESPACE, git+https://…, or a helm repository URL"}},
 			scenarioFlags(),
+			[]cli.Flag{shardFlag()},
 			ociReadFlags(),
 			[]cli.Flag{&cli.BoolFlag{Name: "attest", Category: signFlagCategory, Usage: "attach the signed upgrade-test attestation to the tested version, already pushed to the --catalog oci://… (needs --cosign-key or --cosign-keyless)"}},
 			signFlags(),
@@ -177,6 +178,9 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	opts.Chart = to
+	if opts.Shard, err = readShard(cmd); err != nil {
+		return err
+	}
 	so, err := signOptions(cmd)
 	if err != nil {
 		return err
