@@ -26,6 +26,7 @@ type Package struct {
 	Metadata *helmchart.Metadata // Chart.yaml as packaged
 	Digest   digest.Digest       // sha256 of the .tgz bytes, "sha256:<hex>"
 	Size     int64               // size of the .tgz in bytes
+	Meta     CatalogMeta         // for the catalog's -meta/ folder: what the source knew (see CatalogMeta)
 
 	mu    sync.Mutex
 	data  []byte           // the archive, as read and hashed once
@@ -101,6 +102,9 @@ func Open(path string) (*Package, error) {
 		return nil, errdef.Usage(fmt.Errorf("%s: invalid Chart.yaml: %w", path, err))
 	}
 	p := NewPackage(path, data, c)
+	if p.Meta, err = readCatalogMeta(p); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(path + ".prov"); err == nil {
 		p.ProvPath = path + ".prov"
 	} else if !errors.Is(err, fs.ErrNotExist) {

@@ -175,8 +175,17 @@ func Build(ctx context.Context, dir string, opts BuildOptions) (*Result, error) 
 		}
 	}
 
+	cmeta, err := sourceCatalogMeta(chartDir, ver.RepoRoot)
+	if err != nil {
+		return nil, err
+	}
 	pkg, err := writePackage(c, opts.Destination, mtime, opts.Sign)
 	if err != nil {
+		return nil, err
+	}
+	pkg.Meta = cmeta
+	if err := writeCatalogMeta(pkg); err != nil {
+		os.Remove(pkg.Path)
 		return nil, err
 	}
 	log.Debug("packaged", "chart", pkg.String(), "path", pkg.Path, "digest", pkg.Digest.String())

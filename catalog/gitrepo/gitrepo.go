@@ -335,6 +335,9 @@ type gitMeta struct {
 	Annotations     map[string]string `json:"annotations,omitempty"`
 	Home            string            `json:"home,omitempty"`
 	Icon            string            `json:"icon,omitempty"`
+	// Restrictions are Giant Swarm's (clusterSingleton, fixedNamespace, …) from the source
+	// Chart.yaml, which app-operator reads here: Helm drops the key from the package.
+	Restrictions map[string]any `json:"restrictions,omitempty"`
 }
 
 // Publish writes the package, its provenance, its -meta/ folder (with the
@@ -427,6 +430,9 @@ func (g *Catalog) packageFiles(pkg *chart.Package, file string, attachments []ca
 			f.readme = cf.Data
 		}
 	}
+	if pkg.Meta.Readme != nil {
+		f.readme = pkg.Meta.Readme // the chart's, else the app repository's (known at package time)
+	}
 	return f, nil
 }
 
@@ -447,6 +453,7 @@ func (f *gitPackageFiles) write(dir string, created time.Time) error {
 	main, err := yaml.Marshal(gitMeta{
 		ChartFile: f.file, Digest: f.pkg.Digest.Encoded(), DateCreated: created,
 		ChartAPIVersion: md.APIVersion, Annotations: md.Annotations, Home: md.Home, Icon: md.Icon,
+		Restrictions: f.pkg.Meta.Restrictions,
 	})
 	if err != nil {
 		return err
