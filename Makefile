@@ -4,12 +4,17 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build demo test test-short vet fmt bench cluster-up cluster-down clean
+.PHONY: all build dist demo test test-short vet fmt bench cluster-up cluster-down clean
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/chartship ./cmd/chartship
+
+# Release archives (linux, darwin × amd64, arm64) and SHA256SUMS in build/dist/,
+# reproducible: the same commit gives the same bytes (scripts/dist says how).
+dist:
+	VERSION=$(VERSION) ./scripts/dist build/dist
 
 # A full release of the embedded sample chart, into a local registry, git catalog
 # and cluster that the demo starts itself. The demo command (an in-process
