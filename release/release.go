@@ -17,6 +17,7 @@ import (
 	"github.com/chartship/chartship/gitops"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/logging"
+	"github.com/chartship/chartship/internal/progress"
 	"github.com/chartship/chartship/publish"
 	"github.com/chartship/chartship/sign"
 	"github.com/chartship/chartship/upgradetest"
@@ -61,6 +62,9 @@ type Options struct {
 	// after the plan.
 	DryRun bool
 	Logger *slog.Logger
+	// Progress is told when each stage starts and ends, and the upgrade test's scenarios
+	// (a live view); nil: nobody.
+	Progress progress.Func
 }
 
 // TestOptions configure the upgrade test stage.
@@ -123,6 +127,8 @@ func Execute(ctx context.Context, p *Plan) (*Result, error) {
 	log := logging.OrDiscard(opts.Logger)
 	res := &Result{}
 	defer func() { res.Seconds = time.Since(start).Seconds() }()
+	track := &stages{send: opts.Progress}
+	defer track.end(res)
 	if p.NoBuild != "" {
 		res.Chart, res.VersionFrom, res.NoBuild = p.Chart, p.VersionFrom, p.NoBuild
 		res.Skipped = []Stage{StagePackage, StageUpgradeTest, StagePublish, StageBump}
@@ -131,6 +137,7 @@ func Execute(ctx context.Context, p *Plan) (*Result, error) {
 	}
 
 	// 1. Package.
+	track.start(StagePackage, "building "+p.Chart+" "+p.Version)
 	build := opts.Package
 	if build.Logger == nil {
 		build.Logger = log
@@ -156,9 +163,13 @@ func Execute(ctx context.Context, p *Plan) (*Result, error) {
 	if !p.Runs(StageUpgradeTest) {
 		res.Skipped = append(res.Skipped, StageUpgradeTest)
 	} else {
+		track.start(StageUpgradeTest, "")
 		t := opts.Test.Upgrade
 		if t.Logger == nil {
 			t.Logger = log
+		}
+		if t.Progress == nil {
+			t.Progress = nested(opts.Progress)
 		}
 		if t.Catalog == nil && p.UpgradeTest.Catalog != nil {
 			t.Catalog = p.UpgradeTest.Catalog.Catalog
@@ -184,6 +195,7 @@ func Execute(ctx context.Context, p *Plan) (*Result, error) {
 		res.Skipped = append(res.Skipped, StagePublish, StageBump)
 		return res, nil
 	}
+	track.start(StagePublish, fmt.Sprintf("%d catalogs", len(p.Publish)))
 	targets := make([]publish.Target, len(p.Publish))
 	for i, t := range p.Publish {
 		targets[i] = t.Catalog
@@ -224,6 +236,7 @@ func Execute(ctx context.Context, p *Plan) (*Result, error) {
 		res.Skipped = append(res.Skipped, StageBump)
 		return res, nil
 	}
+	track.start(StageBump, fmt.Sprintf("%d repositories", len(opts.Bump.Repos)))
 	req := opts.Bump.Request
 	req.Chart, req.Version = res.Chart, res.Version
 	if v := p.Bump.Versions; v != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/logging"
+	"github.com/chartship/chartship/internal/progress"
 )
 
 // Breaking says what to do with an upgrade that crosses a major version.
@@ -75,7 +76,8 @@ type Options struct {
 	MaxRestarts int           // a container restarting this often in CrashLoopBackOff fails the step at once (default DefaultMaxRestarts)
 	Shard       Shard         // run only this share of the scenarios (CircleCI parallelism); zero: all
 
-	Logger *slog.Logger
+	Logger   *slog.Logger
+	Progress progress.Func // told each scenario's steps as they start and how it ended (a live view); nil: nobody
 }
 
 // ErrFailed is matched (errors.Is) by the error Run returns when a scenario failed; it is
@@ -155,6 +157,9 @@ func Run(ctx context.Context, c *Cluster, opts Options) (*Report, error) {
 
 	scenarios = shardScenarios(scenarios, opts.Shard, rep, log)
 	rep.Scenarios = make([]ScenarioResult, len(scenarios))
+	for _, s := range scenarios {
+		s.progressStep("waiting")
+	}
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
 	for i, s := range scenarios {

@@ -60,6 +60,7 @@ func (s *scenario) run(ctx context.Context) ScenarioResult {
 	s.log = s.log.With("scenario", r.ID())
 
 	steps := s.plan()
+	s.progressStep("create namespace")
 	failed := false
 	if err := s.setup(ctx); err != nil {
 		r.Steps = append(r.Steps, Step{Name: "create namespace " + s.namespace, Error: err.Error()})
@@ -71,6 +72,7 @@ func (s *scenario) run(ctx context.Context) ScenarioResult {
 			continue
 		}
 		s.log.Info("step", "step", st.name)
+		s.progressStep(st.name)
 		t0 := time.Now()
 		details, err := st.run(ctx)
 		step := Step{Name: st.name, Seconds: time.Since(t0).Seconds(), Passed: err == nil, Details: details}
@@ -98,6 +100,7 @@ func (s *scenario) run(ctx context.Context) ScenarioResult {
 		r.Note = joinNonEmpty(r.Note, "first release, install test only")
 	}
 	r.Seconds = time.Since(start).Seconds()
+	s.progressDone(r)
 	return *r
 }
 

@@ -110,10 +110,13 @@ func runRelease(ctx context.Context, cmd *cli.Command) error {
 	if dir == "" {
 		dir = "."
 	}
+	events, stopProgress := startProgress(cmd, !cmd.Bool("dry-run"))
+	defer stopProgress()
 	opts, err := releaseOptions(cmd, dir)
 	if err != nil {
 		return err
 	}
+	opts.Progress = events
 	plan, err := release.NewPlan(ctx, dir, opts)
 	if err != nil {
 		return err
@@ -130,6 +133,7 @@ func runRelease(ctx context.Context, cmd *cli.Command) error {
 		plan.SetCluster(cluster)
 	}
 	res, runErr := release.Execute(ctx, plan)
+	stopProgress()
 	if res.UpgradeTest != nil {
 		if err := writeReports(cmd, res.UpgradeTest); err != nil {
 			return err

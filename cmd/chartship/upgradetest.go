@@ -173,11 +173,13 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return errdef.Usage(fmt.Errorf("loading chart %s: %w; pass a package made by `chartship package` or a chart directory", cmd.Args().First(), err))
 	}
+	events, stopProgress := startProgress(cmd, true)
+	defer stopProgress()
 	opts, err := scenarioOptions(cmd)
 	if err != nil {
 		return err
 	}
-	opts.Chart = to
+	opts.Chart, opts.Progress = to, events
 	if opts.Shard, err = readShard(cmd); err != nil {
 		return err
 	}
@@ -219,6 +221,7 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 	defer closeCluster(ctx, cmd, cluster)
 
 	rep, runErr := upgradetest.Run(ctx, cluster, opts)
+	stopProgress()
 	if rep == nil {
 		return runErr
 	}
