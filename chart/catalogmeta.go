@@ -23,15 +23,19 @@ import (
 type CatalogMeta struct {
 	Restrictions map[string]any `json:"restrictions,omitempty"`
 	Readme       []byte         `json:"-"`
-	// ReadmeFrom says where Readme came from: ReadmeFromChart or ReadmeFromRepository.
+	// ReadmeFrom says where Readme came from: ReadmeFromRepository.
 	ReadmeFrom string `json:"readmeFrom,omitempty"`
 }
 
-// Where CatalogMeta.Readme came from.
-const (
-	ReadmeFromChart      = "chart"
-	ReadmeFromRepository = "repository"
-)
+// ReadmeFromRepository as CatalogMeta.ReadmeFrom: the README is the app repository's,
+// the chart having none (a chart's own README.md is in the archive and not kept again).
+const ReadmeFromRepository = "repository"
+
+func samePath(a, b string) bool {
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	return err1 == nil && err2 == nil && ra == rb
+}
 
 // Empty reports whether there is nothing to keep.
 func (m CatalogMeta) Empty() bool { return len(m.Restrictions) == 0 && m.Readme == nil }
@@ -74,20 +78,19 @@ func sourceCatalogMeta(chartDir, repoRoot string) (CatalogMeta, error) {
 			repoRoot = filepath.Dir(parent) // Giant Swarm's layout: <repo>/helm/<chart>
 		}
 	}
-	for _, c := range []struct{ dir, from string }{{chartDir, ReadmeFromChart}, {repoRoot, ReadmeFromRepository}} {
-		if c.dir == "" {
-			continue
-		}
-		readme, err := os.ReadFile(filepath.Join(c.dir, "README.md"))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return m, errdef.Usage(fmt.Errorf("reading %s: %w", filepath.Join(c.dir, "README.md"), err))
-		}
-		m.Readme, m.ReadmeFrom = readme, c.from
-		break
+	// The chart's own README.md is in the archive, where publish reads it; only the app
+	// repository's needs keeping.
+	if _, err := os.Stat(filepath.Join(chartDir, "README.md")); err == nil || repoRoot == "" || samePath(repoRoot, chartDir) {
+		return m, nil
 	}
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return m, nil
+	}
+	if err != nil {
+		return m, errdef.Usage(fmt.Errorf("reading %s: %w", filepath.Join(repoRoot, "README.md"), err))
+	}
+	m.Readme, m.ReadmeFrom = readme, ReadmeFromRepository
 	return m, nil
 }
 

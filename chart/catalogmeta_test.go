@@ -49,13 +49,18 @@ func TestCatalogMetaKeptFromPackageToPublish(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(kept), "digest: "+res.Package.Digest.String())
 
-	// The chart gets a README of its own and loses its restrictions: the chart's README wins.
+	// The chart gets a README of its own (in the archive, where publish reads it) and loses
+	// its restrictions: nothing to keep, and the stale file is gone.
 	require.NoError(t, os.WriteFile(filepath.Join(chartDir, "README.md"), []byte("# hello chart\n"), 0o644))
 	r.write("helm/hello/Chart.yaml", string(chartYAML))
 	r.commit("chart README")
 	res, err = Build(ctx, r.dir, BuildOptions{Destination: dest})
 	require.NoError(t, err)
-	assert.Equal(t, CatalogMeta{Readme: []byte("# hello chart\n"), ReadmeFrom: ReadmeFromChart}, res.Package.Meta)
+	assert.True(t, res.Package.Meta.Empty())
+	assert.NoFileExists(t, MetaPath(res.Package.Path))
+	opened, err = Open(res.Package.Path)
+	require.NoError(t, err)
+	assert.True(t, opened.Meta.Empty())
 
 	// Bytes replaced by another tool: what was kept for other bytes is not used.
 	other := filepath.Join(dest, "other.tgz")
