@@ -160,6 +160,21 @@ func TestOrbInstallVerifiesTheChecksum(t *testing.T) {
 	}
 }
 
+// version: main is built with go install, which needs Go: without it, a clear error and
+// nothing installed.
+func TestOrbInstallFromSourceNeedsGo(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "bin")
+	env := circleEnv(t)
+	env[0] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
+	if _, err := exec.LookPath("/usr/bin/go"); err == nil {
+		t.Skip("/usr/bin/go exists: cannot run the install without Go")
+	}
+	_, stderr, err := script(t, "install").run(t, t.TempDir(), env, map[string]string{"version": "main", "install-dir": target})
+	require.Error(t, err)
+	assert.Contains(t, stderr, "needs the Go toolchain; pin a release")
+	assert.NoFileExists(t, filepath.Join(target, "chartship"))
+}
+
 const gitopsApp = `apiVersion: application.giantswarm.io/v1alpha1
 kind: App
 metadata:
