@@ -31,9 +31,10 @@ func TestDistIsReproducible(t *testing.T) {
 	epoch := strings.TrimSpace(gitOut(t, root, "log", "-1", "--format=%ct"))
 	platforms := os.Getenv("CHARTSHIP_DIST_PLATFORMS")
 
+	// Both copies first: the work tree may change while the first build runs.
+	trees := []string{copyTree(t, root, filepath.Join(t.TempDir(), "copy")), copyTree(t, root, filepath.Join(t.TempDir(), "copy-again"))}
 	var outs []string
-	for i := range 2 {
-		tree := copyTree(t, root, filepath.Join(t.TempDir(), "copy"+strings.Repeat("-again", i)))
+	for i, tree := range trees {
 		start := time.Now()
 		cmd := exec.Command("make", "-C", tree, "dist", "VERSION="+version)
 		cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+epoch)
