@@ -105,7 +105,7 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 func clone(ctx context.Context, r remote, dir string, author Signature) (*git, string, error) {
 	g := newGit(filepath.Dir(dir), r, author)
 	if _, err := g.run(ctx, "clone", "--quiet", "--no-tags", "--depth=1", "--no-single-branch", r.url, dir); err != nil {
-		return nil, "", errdef.External(fmt.Errorf("clone the GitOps repository: %w; check the URL and the credentials (--git-token)", err))
+		return nil, "", errdef.External(fmt.Errorf("clone the GitOps repository: %w; check the URL and the credentials ($CHARTSHIP_GIT_TOKEN or $GITHUB_TOKEN)", err))
 	}
 	g.repo.Dir = dir
 	branch, err := g.run(ctx, "symbolic-ref", "--quiet", "--short", "HEAD")

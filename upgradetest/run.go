@@ -213,7 +213,7 @@ func resolveFromCharts(ctx context.Context, to *chart.Chart, opts *Options, log 
 		return []*chart.Chart{c}, nil
 	}
 	if opts.Catalog == nil {
-		return nil, errdef.Usage(errors.New("no from-version: pass --catalog (where released versions live) or --from-file"))
+		return nil, errdef.Usage(errors.New("no from-version: pass --from-catalog (where released versions live) or --from-file"))
 	}
 	name := to.Metadata.Name
 	released, err := opts.Catalog.Versions(ctx, name)

@@ -391,6 +391,10 @@ func (c *Catalog) fail(what string, err error) error {
 	switch {
 	case errdef.Kind(err) != nil:
 		kindErr = fmt.Errorf("%s: %w", what, err)
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		kindErr = errdef.External(fmt.Errorf("%s: registry %s speaks plain HTTP, not HTTPS: pass --plain-http (local test registries only): %w", what, c.host, err))
+	case c.opts.PlainHTTP && strings.Contains(err.Error(), "HTTP request to an HTTPS server"):
+		kindErr = errdef.External(fmt.Errorf("%s: registry %s speaks HTTPS: drop --plain-http: %w", what, c.host, err))
 	case isCertError(err):
 		kindErr = errdef.External(fmt.Errorf("%s: the TLS certificate of %s is not trusted; give its CA with --ca-file (or, for a throwaway test registry only, --insecure-skip-tls-verify): %w", what, c.host, err))
 	case errors.Is(err, auth.ErrBasicCredentialNotFound):

@@ -47,7 +47,7 @@ func bumpCommand() *cli.Command {
 		Usage: "bump a released chart version in downstream GitOps repositories (App, HelmRelease, OCIRepository, $imagepolicy markers)",
 		Description: `Finds every reference to --chart in each repository, decides the new version with
 its ImagePolicy (Flux semantics) or --policy, and rewrites only those scalars. Prints the
-plan (file:line, old → new, policy); --dry-run stops there. Otherwise commits on --branch
+plan (file:line, old → new, policy); --dry-run stops there. Otherwise commits on --bump-branch
 and pushes it (with --pr: opens a pull request, or updates the open one of an earlier bump
 of the same chart), or pushes straight to --push-to.`,
 		Flags: append([]cli.Flag{
@@ -58,11 +58,11 @@ of the same chart), or pushes straight to --push-to.`,
 			&cli.StringFlag{Name: "digest", Usage: "OCI manifest digest (sha256:…) --version was pushed with: written where :digest markers or digestReflectionPolicy ask for it"},
 			&cli.StringSliceFlag{Name: "available", Usage: "other versions the catalog offers (comma-separated or repeated); the highest one each policy allows wins"},
 			&cli.StringFlag{Name: "registry", Usage: "oci://HOST/NAMESPACE the chart is published to: lists its versions and limits OCIRepository/ImageRepository matches"},
-			&cli.StringFlag{Name: "catalog", Usage: "only App CRs with this spec.catalog"},
+			&cli.StringFlag{Name: "app-catalog", Usage: "only App CRs with this spec.catalog"},
 			&cli.StringFlag{Name: "source", Usage: "only HelmReleases whose sourceRef is NAME, KIND/NAME or KIND/NAMESPACE/NAME"},
 			&cli.StringFlag{Name: "policy", Value: gitops.PolicySameMajor, Usage: "rule for references without an ImagePolicy: same-major, same-minor, latest, none, or a semver range"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan; write, commit and push nothing"},
-			&cli.StringFlag{Name: "branch", Usage: "branch to commit on (default chartship/bump-<chart>-<version>)"},
+			&cli.StringFlag{Name: "bump-branch", Usage: "branch to commit bumps on (default chartship/bump-<chart>-<version>)"},
 			&cli.StringFlag{Name: "push-to", Usage: "push the commit straight onto this branch (no pull request)"},
 			&cli.BoolFlag{Name: "pr", Usage: "open (or update) a GitHub pull request"},
 			&cli.IntFlag{Name: "parallel", Value: gitops.DefaultBumpParallel, Usage: "repositories bumped at once (each gets its own commit and pull request)"},
@@ -70,7 +70,7 @@ of the same chart), or pushes straight to --push-to.`,
 			&cli.StringFlag{Name: "github-token", Usage: "GitHub token for --pr (and git over HTTPS when --git-token is unset)", Sources: cli.EnvVars("GITHUB_TOKEN")},
 			&cli.StringFlag{Name: "github-api", Usage: "GitHub API base URL (GitHub Enterprise: https://HOST/api/v3/)", Sources: cli.EnvVars("GITHUB_API_URL")},
 			&cli.StringFlag{Name: "github-repo", Usage: "OWNER/NAME on GitHub when it differs from the repository URL"},
-			&cli.StringFlag{Name: "git-user", Value: "x-access-token", Usage: "user name for git over HTTPS"},
+			&cli.StringFlag{Name: "git-username", Aliases: []string{"git-user"}, Value: "x-access-token", Usage: gitUsernameUsage},
 			&cli.StringFlag{Name: "git-token", Usage: "password or token for git over HTTPS (default: --github-token)"},
 			&cli.BoolFlag{Name: "require-upgrade-test", Category: signFlagCategory, Usage: "bump a reference only to versions whose signed upgrade-test attestation (in --registry) says the upgrade from the reference's current version passed; needs --cosign-key or the keyless identity flags"},
 		}, concatFlags(verifyFlags(), ociReadFlags())...),
@@ -88,7 +88,7 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 		Version:   cmd.String("version"),
 		Available: splitList(cmd.StringSlice("available")),
 		Registry:  cmd.String("registry"),
-		Catalog:   cmd.String("catalog"),
+		Catalog:   cmd.String("app-catalog"),
 		Source:    cmd.String("source"),
 		Policy:    cmd.String("policy"),
 		Digest:    cmd.String("digest"),
@@ -121,11 +121,11 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 	opts := gitops.DefaultBumpOptions()
 	opts.Logger = log
 	opts.DryRun = cmd.Bool("dry-run")
-	opts.Branch, opts.PushTo, opts.PR = cmd.String("branch"), cmd.String("push-to"), cmd.Bool("pr")
+	opts.Branch, opts.PushTo, opts.PR = cmd.String("bump-branch"), cmd.String("push-to"), cmd.Bool("pr")
 	opts.Message = cmd.String("message")
 	opts.GitHub = gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api"), Repo: cmd.String("github-repo")}
 	if gitToken != "" {
-		opts.Auth = gitops.GitAuth{Username: cmd.String("git-user"), Password: gitToken}
+		opts.Auth = gitops.GitAuth{Username: cmd.String("git-username"), Password: gitToken}
 	}
 	if err := opts.Validate(); err != nil {
 		return err

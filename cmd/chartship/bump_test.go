@@ -90,12 +90,12 @@ func TestBumpCommandExitCodes(t *testing.T) {
 	srv := gittest.NewServer(t, gittest.WithBasicAuth("bot", "right"))
 	bad := seedGolden(t, srv, "acme/bad.git", "bad-input")
 
-	code, stdout, _ := runCLI(t, "bump", "--chart", "hello-world", "--version", "1.3.0", "--repo", bad, "--git-user", "bot", "--git-token", "right", "--dry-run")
+	code, stdout, _ := runCLI(t, "bump", "--chart", "hello-world", "--version", "1.3.0", "--repo", bad, "--git-username", "bot", "--git-token", "right", "--dry-run")
 	assert.Equal(t, exitUsage, code, "bad input in the repository")
 	assert.Contains(t, stdout, "broken.yaml:4: not valid YAML")
 	assert.Contains(t, stdout, "good.yaml:4  1.2.0 → 1.3.0")
 
-	code, _, stderr := runCLI(t, "bump", "--chart", "hello-world", "--version", "1.3.0", "--repo", bad, "--git-user", "bot", "--git-token", "wrong-token-xyz", "--dry-run")
+	code, _, stderr := runCLI(t, "bump", "--chart", "hello-world", "--version", "1.3.0", "--repo", bad, "--git-username", "bot", "--git-token", "wrong-token-xyz", "--dry-run")
 	assert.Equal(t, exitExternal, code)
 	assert.NotContains(t, stderr, "wrong-token-xyz")
 

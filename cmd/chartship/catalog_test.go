@@ -77,7 +77,7 @@ func TestGitOptionsFromFlagsAndEnv(t *testing.T) {
 		got, err = gitOptions(cmd)
 		return err
 	}}
-	require.NoError(t, cmd.Run(context.Background(), []string{"x", "--index-url", "https://charts.example.com/", "--branch", "gh-pages", "--retries", "3"}))
+	require.NoError(t, cmd.Run(context.Background(), []string{"x", "--index-url", "https://charts.example.com/", "--catalog-branch", "gh-pages", "--retries", "3"}))
 	assert.Equal(t, "https://charts.example.com/", got.IndexURL)
 	assert.Equal(t, "gh-pages", got.Branch)
 	assert.Equal(t, 3, got.Retries)

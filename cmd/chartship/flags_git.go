@@ -20,13 +20,15 @@ const (
 	envSSHKeyBase64 = "CHARTSHIP_SSH_KEY_BASE64" // a private key, base64 (as CircleCI stores it)
 )
 
+const gitUsernameUsage = "user name for git over HTTPS (default x-access-token); the token comes from $" + envGitToken + " or $" + envGitHubToken
+
 // gitFlags are the flags of commands that write to git-hosted catalogs.
 func gitFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "index-url", Usage: "public base URL of a git catalog, where index entries point (default https://ORG.github.io/REPO/ for github.com)"},
-		&cli.StringFlag{Name: "branch", Usage: "branch of a git catalog (default: the remote's default branch)"},
+		&cli.StringFlag{Name: "catalog-branch", Usage: "branch of git catalogs (default: the remote's default branch)"},
 		&cli.StringFlag{Name: "ssh-key", Usage: "SSH private key file for git+ssh:// catalogs (or the key base64-encoded in $" + envSSHKeyBase64 + ")", TakesFile: true},
-		&cli.StringFlag{Name: "git-username", Usage: "user name for HTTPS git catalogs (default x-access-token); the token comes from $" + envGitToken + " or $" + envGitHubToken},
+		&cli.StringFlag{Name: "git-username", Usage: gitUsernameUsage},
 		&cli.IntFlag{Name: "retries", Value: gitrepo.DefaultOptions().Retries, Usage: "how often to retry a push the git remote rejected because other publishers moved the branch, or a transfer that failed or stalled"},
 		&cli.DurationFlag{Name: "request-timeout", Value: gitrepo.DefaultOptions().RequestTimeout, Usage: "abandon and retry a git transfer that moves less than a byte a second for this long"},
 	}
@@ -35,7 +37,7 @@ func gitFlags() []cli.Flag {
 // gitOptions reads the git catalog flags and credentials of cmd.
 func gitOptions(cmd *cli.Command) (gitrepo.Options, error) {
 	o := gitrepo.DefaultOptions()
-	o.IndexURL, o.Branch = cmd.String("index-url"), cmd.String("branch")
+	o.IndexURL, o.Branch = cmd.String("index-url"), cmd.String("catalog-branch")
 	o.SSHKeyFile, o.Username = cmd.String("ssh-key"), cmd.String("git-username")
 	o.Retries = cmd.Int("retries")
 	o.RequestTimeout = cmd.Duration("request-timeout")

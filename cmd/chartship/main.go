@@ -135,9 +135,6 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			st.log = log
 			return ctx, nil
 		},
-		OnUsageError: func(_ context.Context, _ *cli.Command, err error, _ bool) error {
-			return errdef.Usage(err)
-		},
 		Commands: append([]*cli.Command{
 			packageCommand(),
 			publishCommand(),
@@ -150,6 +147,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 		}, optionalCommands()...),
 	}
 	addEnvSources(root)
+	wireUsage(root)
 	return root
 }
 

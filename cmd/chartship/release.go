@@ -43,7 +43,6 @@ Example (CircleCI, on a tag):
 				&cli.StringSliceFlag{Name: "to", Category: "publish", Usage: "catalog to publish to (repeatable): a URL or a name from .chartship.yaml (default: its release catalogs for a release, test catalogs for a dev build)"},
 				&cli.StringFlag{Name: "config-dir", Category: "publish", Usage: "directory holding .chartship.yaml (default: CHART_DIR's git work tree, else CHART_DIR)"},
 				&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (version, stages, catalogs, from-versions, bumps) and stop: nothing is packaged, pushed or committed"},
-				&cli.StringFlag{Name: "catalog-branch", Category: "publish", Usage: "branch of git catalogs (default: the remote's default branch)"},
 			},
 			releaseCatalogFlags(),
 			signFlags(),
@@ -69,14 +68,13 @@ Example (CircleCI, on a tag):
 	}
 }
 
-// releaseCatalogFlags are the catalog flags without the ones the package flags
-// already have (--plain-http means the same for both) or name otherwise
-// (--branch is the dev-version branch; git catalogs use --catalog-branch).
+// releaseCatalogFlags are the catalog flags without the one the package flags
+// already have (--plain-http means the same for both).
 func releaseCatalogFlags() []cli.Flag {
 	var out []cli.Flag
 	for _, f := range catalogFlags() {
 		switch f.Names()[0] {
-		case "plain-http", "branch":
+		case "plain-http":
 		default:
 			out = append(out, f)
 		}
@@ -156,7 +154,6 @@ func releaseOptions(cmd *cli.Command, dir string) (release.Options, error) {
 	if err != nil {
 		return release.Options{}, err
 	}
-	copts.Git.Branch = cmd.String("catalog-branch")
 	cfg, err := loadConfig(cmd.String("config-dir"), dir)
 	if err != nil {
 		return release.Options{}, err

@@ -32,11 +32,11 @@ run --hook, upgrade to the package, wait healthy, helm test, optionally roll bac
 catalog can't be reached.
 
 Example:
-  chartship upgrade-test build/hello-1.1.0.tgz --catalog oci://ghcr.io/acme/charts \
+  chartship upgrade-test build/hello-1.1.0.tgz --from-catalog oci://ghcr.io/acme/charts \
     --cluster kubeconfig --junit test-results/upgrade.xml`,
 		Flags: concatFlags(
 			clusterFlags(),
-			[]cli.Flag{&cli.StringFlag{Name: "catalog", Usage: "where released versions live: oci://REGISTRY/NAMESPACE, git+https://…, or a helm repository URL"}},
+			[]cli.Flag{&cli.StringFlag{Name: "from-catalog", Aliases: []string{"catalog"}, Usage: "catalog the from-versions come from: oci://REGISTRY/NAMESPACE, git+https://…, or a helm repository URL"}},
 			scenarioFlags(),
 			[]cli.Flag{shardFlag()},
 			ociReadFlags(),
@@ -192,9 +192,9 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 		if err := requireSigning("--attest", so); err != nil {
 			return err
 		}
-		ref := cmd.String("catalog")
+		ref := cmd.String("from-catalog")
 		if k, _ := catalog.KindOf(ref); k != catalog.KindOCI {
-			return errdef.Usage(fmt.Errorf("--attest attaches to the chart in an OCI registry: give --catalog oci://REGISTRY/NAMESPACE (got %q)", ref))
+			return errdef.Usage(fmt.Errorf("--attest attaches to the chart in an OCI registry: give --from-catalog oci://REGISTRY/NAMESPACE (got %q)", ref))
 		}
 		oo, err := ociOptions(cmd)
 		if err != nil {
@@ -205,7 +205,7 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 			return err
 		}
 	}
-	if ref := cmd.String("catalog"); ref != "" && opts.FromFile == "" {
+	if ref := cmd.String("from-catalog"); ref != "" && opts.FromFile == "" {
 		oci, err := ociOptions(cmd)
 		if err != nil {
 			return err

@@ -134,7 +134,7 @@ func TestUpgradeTestCommand(t *testing.T) {
 	stdout.Reset()
 	stderr.Reset()
 	code = run(context.Background(), []string{"chartship", "upgrade-test", upgradeTestdata("hello-1.1.0"),
-		"--cluster", "kubeconfig", "--kubeconfig", kc, "--catalog", reg.Ref("charts"), "--plain-http", "--skip-tests"}, &stdout, &stderr)
+		"--cluster", "kubeconfig", "--kubeconfig", kc, "--from-catalog", reg.Ref("charts"), "--plain-http", "--skip-tests"}, &stdout, &stderr)
 	require.Equal(t, exitOK, code, "stderr: %s", stderr.String())
 	assert.Contains(t, stdout.String(), "upgrade test PASSED: hello 1.1.0 from 1.0.0")
 

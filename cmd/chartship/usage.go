@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/chartship/chartship/internal/errdef"
+)
+
+// renamedFlags are flags that had another name (one name meant different
+// things in different commands, and so did its environment variable): the old
+// name gets a one-line pointer to the new one, never a silent meaning.
+var renamedFlags = map[string]map[string]string{
+	"publish":      {"branch": "catalog-branch"},
+	"prune":        {"branch": "catalog-branch"},
+	"bump":         {"branch": "bump-branch", "catalog": "app-catalog"},
+	"upgrade-test": {},
+}
+
+// wireUsage makes every flag or command mistake one line naming the command, a
+// did-you-mean and where the help is, exit 1 (never the whole help on stdout).
+func wireUsage(cmd *cli.Command) {
+	cmd.OnUsageError = func(_ context.Context, c *cli.Command, err error, _ bool) error {
+		return usageError(c, err)
+	}
+	if len(cmd.Commands) > 0 && cmd.Action == nil {
+		cmd.Action = func(_ context.Context, c *cli.Command) error {
+			if c.Args().Present() {
+				return unknownCommand(c, c.Args().First())
+			}
+			if c.Root() == c {
+				return cli.ShowRootCommandHelp(c)
+			}
+			return cli.ShowSubcommandHelp(c)
+		}
+	}
+	for _, sub := range cmd.Commands {
+		wireUsage(sub)
+	}
+}
+
+const undefinedFlag = "flag provided but not defined: -"
+
+// usageError turns a parse error of cmd into the one-line error.
+func usageError(cmd *cli.Command, err error) error {
+	if st := state(cmd); st != nil && st.output == "" && cmd.Root() != cmd {
+		st.output = cmd.Root().String("output") // the root's flags were parsed
+	}
+	path := cmd.FullName()
+	help := "see `" + path + " --help`"
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, undefinedFlag); ok {
+		name = strings.TrimLeft(name, "-")
+		if to := renamedFlags[cmd.Name][name]; to != "" {
+			return errdef.Usage(fmt.Errorf("%s: --%s is called --%s now (and reads $%s); %s", path, name, to, envName(to), help))
+		}
+		hint := ""
+		if s := suggest(name, flagNames(cmd)); s != "" {
+			hint = "; did you mean --" + s + "?"
+		}
+		return errdef.Usage(fmt.Errorf("%s: unknown flag --%s%s %s", path, name, hint, "("+help+")"))
+	}
+	return errdef.Usage(fmt.Errorf("%s: %s (%s)", path, msg, help))
+}
+
+// unknownCommand is the error for `chartship NAME` when NAME is no command of cmd.
+func unknownCommand(cmd *cli.Command, name string) error {
+	var names []string
+	for _, c := range cmd.Commands {
+		if !c.Hidden {
+			names = append(names, c.Names()...)
+		}
+	}
+	path := cmd.FullName()
+	hint := ""
+	if s := suggest(name, names); s != "" {
+		hint = "; did you mean " + s + "?"
+	}
+	return errdef.Usage(fmt.Errorf("%s: unknown command %q%s (see `%s --help`)", path, name, hint, path))
+}
+
+func flagNames(cmd *cli.Command) []string {
+	var out []string
+	for _, c := range cmd.Lineage() {
+		for _, f := range c.Flags {
+			out = append(out, f.Names()...)
+		}
+	}
+	return out
+}
+
+// suggest returns the candidate closest to s, if close enough to be a typo.
+func suggest(s string, candidates []string) string {
+	best, bestD := "", -1
+	sort.Strings(candidates)
+	for _, c := range candidates {
+		d := editDistance(s, c)
+		if (strings.HasPrefix(c, s) || strings.HasSuffix(c, "-"+s)) && len(s) >= 3 {
+			d = min(d, 1)
+		}
+		if bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if bestD < 0 || bestD > max(2, len(s)/3) {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
