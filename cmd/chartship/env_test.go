@@ -70,7 +70,7 @@ var sameMeaningWording = map[string]string{
 // command, unless listed above.
 func TestEnvironmentVariablesHaveOneMeaning(t *testing.T) {
 	flags := allFlags(t)
-	byEnv := map[string]map[string][]string{} // env → flag name → commands
+	byEnv := map[string]map[string][]string{}  // env → flag name → commands
 	usages := map[string]map[string][]string{} // flag name → usage → commands
 	for _, f := range flags {
 		for _, e := range f.env {
