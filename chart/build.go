@@ -61,6 +61,10 @@ type BuildOptions struct {
 	// <CatalogBaseURL><chart>-<version>.tgz-meta/{main.yaml,README.md,values.schema.json}.
 	CatalogBaseURL string
 	Sign           SignOptions
+	// AllowDirty packages a release (HEAD on a release tag) from a work tree whose
+	// chart directory has uncommitted changes; without it that is refused, as the
+	// release would hold more than its tag.
+	AllowDirty bool
 	// SourceDate fixes every mtime in the archive (SOURCE_DATE_EPOCH); default:
 	// HEAD's commit time, else DefaultSourceDate.
 	SourceDate time.Time
@@ -124,7 +128,14 @@ func Build(ctx context.Context, dir string, opts BuildOptions) (*Result, error) 
 	}
 	log.Debug("version resolved", "version", ver.Version, "source", ver.Source, "tag", ver.Tag)
 	if ver.Dirty {
+		if err := refuseDirtyRelease(ctx, chartDir, ver, opts); err != nil {
+			return nil, err
+		}
 		log.Warn("the git work tree has uncommitted changes: the package holds them, but its version names only the commit", "repository", ver.RepoRoot, "version", ver.Version)
+	}
+	if ver.Source == VersionFromTag && meta.Version != ver.Version {
+		log.Warn(fmt.Sprintf("%s says version %s, the tag %s says %s: packaging %s (the tag wins)", chartFile, meta.Version, ver.Tag, ver.Version, ver.Version),
+			"chartYAML", meta.Version, "tag", ver.Tag, "version", ver.Version)
 	}
 
 	if err := checkName(meta.Name, chartFile, repoName(opts.Name.RepoName, ver, chartDir), opts.Name.AllowMismatch); err != nil {

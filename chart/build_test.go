@@ -495,11 +495,66 @@ func TestBuildRepoDependency(t *testing.T) {
 
 func TestBuildWarnsOnDirtyTree(t *testing.T) {
 	r := helloRepo(t)
-	r.git("tag", "v1.4.0")
 	r.write("templates/NOTES.txt", "changed\n")
 	var logs bytes.Buffer
 	res, err := Build(context.Background(), r.dir, BuildOptions{Destination: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	require.NoError(t, err)
+	require.NoError(t, err, "a dev build from a dirty tree is allowed")
 	assert.True(t, res.Version.Dirty)
 	assert.Contains(t, logs.String(), "uncommitted changes")
+}
+
+// TestBuildRefusesDirtyRelease: on a release tag, uncommitted changes in the chart
+// would ship as the release: refused unless AllowDirty. The destination inside the
+// chart and built dependencies don't count.
+func TestBuildRefusesDirtyRelease(t *testing.T) {
+	r := helloRepo(t)
+	r.git("tag", "v1.4.0")
+	// a second build into a destination inside the chart is not "dirty"
+	dest := filepath.Join(r.dir, "build")
+	_, err := Build(context.Background(), r.dir, BuildOptions{Destination: dest})
+	require.NoError(t, err)
+	_, err = Build(context.Background(), r.dir, BuildOptions{Destination: dest})
+	require.NoError(t, err)
+
+	r.write("templates/NOTES.txt", "changed\n")
+	out := t.TempDir()
+	_, err = Build(context.Background(), r.dir, BuildOptions{Destination: out})
+	require.ErrorIs(t, err, errdef.ErrUsage)
+	assert.Contains(t, err.Error(), "release tag v1.4.0")
+	assert.Contains(t, err.Error(), "templates/NOTES.txt")
+	assert.Contains(t, err.Error(), "--allow-dirty")
+	assert.Empty(t, filesUnder(t, out), "nothing written")
+
+	res, err := Build(context.Background(), r.dir, BuildOptions{Destination: out, AllowDirty: true})
+	require.NoError(t, err)
+	assert.Equal(t, "1.4.0", res.Package.Version())
+}
+
+// TestBuildMalformedReleaseTag: HEAD tagged v1.2 is no dev build: it fails naming the tag.
+func TestBuildMalformedReleaseTag(t *testing.T) {
+	r := helloRepo(t)
+	r.git("tag", "v1.2")
+	r.git("tag", "very-old") // not release-looking: ignored
+	out := t.TempDir()
+	_, err := Build(context.Background(), r.dir, BuildOptions{Destination: out})
+	require.ErrorIs(t, err, errdef.ErrUsage)
+	assert.Contains(t, err.Error(), "HEAD is tagged v1.2")
+	assert.Contains(t, err.Error(), "git tag v1.2.0")
+	assert.Empty(t, filesUnder(t, out))
+
+	r.git("tag", "v1.2.0") // a valid one beside it wins
+	res, err := Build(context.Background(), r.dir, BuildOptions{Destination: out})
+	require.NoError(t, err)
+	assert.Equal(t, "1.2.0", res.Package.Version())
+}
+
+// TestBuildSaysTagOverridesChartVersion: Chart.yaml's version differing from the tag's is said.
+func TestBuildSaysTagOverridesChartVersion(t *testing.T) {
+	r := helloRepo(t)
+	r.git("tag", "v7.0.0")
+	var logs bytes.Buffer
+	res, err := Build(context.Background(), r.dir, BuildOptions{Destination: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	assert.Equal(t, "7.0.0", res.Package.Version())
+	assert.Contains(t, logs.String(), "the tag v7.0.0 says 7.0.0: packaging 7.0.0 (the tag wins)")
 }

@@ -96,3 +96,59 @@ func shellQuote(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// dirtyFiles lists what `git status` reports changed or untracked under dir,
+// leaving out the paths in exclude (built dependencies, the destination).
+func (g *gitRepo) dirtyFiles(ctx context.Context, dir string, exclude ...string) ([]string, error) {
+	args := []string{"status", "--porcelain", "--untracked-files=all", "--", dir}
+	for _, e := range exclude {
+		args = append(args, ":(exclude)"+e)
+	}
+	out, err := g.run(ctx, args...)
+	if err != nil {
+		return nil, errdef.Usage(fmt.Errorf("checking %s for uncommitted changes: %w", dir, err))
+	}
+	var files []string
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) >= 2 {
+			files = append(files, f[len(f)-1])
+		}
+	}
+	return files, nil
+}
+
+// refuseDirtyRelease fails a release build (HEAD on a release tag) whose chart
+// directory has uncommitted changes, unless opts.AllowDirty: the package would
+// hold more than the tag names. Built dependencies (charts/*.tgz) and the
+// destination don't count.
+func refuseDirtyRelease(ctx context.Context, chartDir string, ver Version, opts BuildOptions) error {
+	if ver.Source != VersionFromTag || opts.AllowDirty {
+		return nil
+	}
+	g, err := openGit(ctx, chartDir)
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(chartDir)
+	if err != nil {
+		return errdef.Usage(err)
+	}
+	dest, err := filepath.Abs(opts.Destination)
+	if err != nil {
+		return errdef.Usage(err)
+	}
+	exclude := []string{filepath.Join(abs, "charts", "*.tgz")}
+	if rel, err := filepath.Rel(abs, dest); err == nil && !strings.HasPrefix(rel, "..") {
+		exclude = append(exclude, dest)
+	}
+	files, err := g.dirtyFiles(ctx, abs, exclude...)
+	if err != nil || len(files) == 0 {
+		return err
+	}
+	more := ""
+	if len(files) > 1 {
+		more = fmt.Sprintf(" and %d more", len(files)-1)
+	}
+	return errdef.Usage(fmt.Errorf("HEAD is on release tag %s but %s has uncommitted changes (%s%s): the release would hold more than the tag; commit or stash them (git status), or pass --allow-dirty",
+		ver.Tag, chartDir, files[0], more))
+}

@@ -137,6 +137,14 @@ func ResolveVersion(ctx context.Context, dir string, opts VersionOptions) (Versi
 			}
 		}
 	}
+	if len(exact) == 0 {
+		if bad, err := g.malformedReleaseTags(ctx, opts.TagPrefix); err != nil {
+			return v, err
+		} else if len(bad) > 0 {
+			return v, errdef.Usage(fmt.Errorf("HEAD is tagged %s, which looks like a release tag but %q is not a semantic version (X.Y.Z): tag the release %s (e.g. git tag %s%s), or delete the tag",
+				bad[0], strings.TrimPrefix(bad[0], opts.TagPrefix), opts.TagPrefix+"X.Y.Z", opts.TagPrefix, suggestSemver(strings.TrimPrefix(bad[0], opts.TagPrefix))))
+		}
+	}
 	if len(exact) > 0 {
 		t := exact[0] // highest
 		v.Version, v.Source, v.Tag = t.version.Original(), VersionFromTag, t.name
@@ -293,6 +301,30 @@ func (g *gitRepo) releaseTags(ctx context.Context, prefix string, filter ...stri
 		}
 	}
 	return tags, nil
+}
+
+// malformedReleaseTags lists the tags on HEAD that look like release tags —
+// <prefix> then a digit — but are not <prefix><semver>: v1.2, v1.2.3.4, v01.2.3.
+func (g *gitRepo) malformedReleaseTags(ctx context.Context, prefix string) ([]string, error) {
+	out, err := g.run(ctx, "tag", "--list", "--points-at", "HEAD", prefix+"[0-9]*")
+	if err != nil {
+		return nil, errdef.Usage(fmt.Errorf("listing %s* tags in %s: %w", prefix, g.root, err))
+	}
+	var bad []string
+	for _, name := range strings.Fields(out) {
+		if _, err := semver.StrictNewVersion(strings.TrimPrefix(name, prefix)); err != nil {
+			bad = append(bad, name)
+		}
+	}
+	return bad, nil
+}
+
+// suggestSemver completes a short version to X.Y.Z for a hint ("1.2" → "1.2.0").
+func suggestSemver(v string) string {
+	if sv, err := semver.NewVersion(v); err == nil {
+		return sv.String()
+	}
+	return "1.2.3"
 }
 
 func (g *gitRepo) head(ctx context.Context) (string, time.Time, error) {

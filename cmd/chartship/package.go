@@ -64,6 +64,7 @@ func packageFlags() []cli.Flag {
 		&cli.StringFlag{Name: "branch", Usage: "branch named in dev versions (default: git's current branch)", Sources: cli.EnvVars("CIRCLE_BRANCH")},
 		&cli.StringFlag{Name: "dev-schema", Usage: "dev build versions: rfc (X.Y.Z-r<crc32>t<time>h<sha>, the default) or legacy (X.Y.Z-dev.<branch>.<time>.h<sha>); default: .chartship.yaml devSchema"},
 		&cli.StringFlag{Name: "remote", Value: chart.DefaultRemote, Usage: "git remote to fetch tags from when the clone is shallow"},
+		&cli.BoolFlag{Name: "allow-dirty", Usage: "package a release (HEAD on a release tag) although the chart has uncommitted changes"},
 		&cli.BoolFlag{Name: "no-fetch", Usage: "never fetch tags into a shallow clone: fail with the git command to run"},
 		&cli.StringFlag{Name: "app-version", Usage: "appVersion to stamp; \"chart\" copies the chart version (default: keep Chart.yaml's)"},
 		&cli.StringFlag{Name: "repo-name", Usage: "repository name the chart name must match (default: the git work tree's directory name)", Sources: cli.EnvVars("CIRCLE_PROJECT_REPONAME", "GITHUB_REPOSITORY")},
@@ -154,6 +155,7 @@ func packageOptions(cmd *cli.Command) (chart.BuildOptions, error) {
 			DevSchema:          chart.DevSchema(cmd.String("dev-schema")),
 		},
 		AppVersion: cmd.String("app-version"),
+		AllowDirty: cmd.Bool("allow-dirty"),
 		Name: chart.NameOptions{
 			RepoName:      cmd.String("repo-name"),
 			AllowMismatch: cmd.Bool("allow-name-mismatch"),

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chartship/chartship/internal/gittest"
+)
+
+// taggedHello is the hello chart committed in a new repository named hello.
+func taggedHello(t *testing.T, tags ...string) string {
+	t.Helper()
+	clearCIEnv(t)
+	dir := helloCopy(t, "hello")
+	gittest.Git(t, dir, "init", "--quiet", "--initial-branch=main")
+	gittest.Git(t, dir, "add", "-A")
+	gittest.Git(t, dir, "commit", "--quiet", "-m", "hello")
+	for _, tag := range tags {
+		gittest.Git(t, dir, "tag", tag)
+	}
+	return dir
+}
+
+// TestPackageNonSemverTag: HEAD tagged v1.2 fails (exit 1) naming the tag; it used to
+// become a dev build, exit 0, for the test catalog.
+func TestPackageNonSemverTag(t *testing.T) {
+	dir := taggedHello(t, "v1.2")
+	dest := t.TempDir()
+	code, stdout, stderr := chartship(t, "package", dir, "-d", dest)
+	assert.Equal(t, exitUsage, code, stdout)
+	assert.Contains(t, stderr, "HEAD is tagged v1.2")
+	assert.Contains(t, stderr, "git tag v1.2.0")
+	entries, _ := os.ReadDir(dest)
+	assert.Empty(t, entries)
+
+	// the same through release --dry-run: no plan for a dev build
+	code, _, stderr = chartship(t, "release", dir, "--dry-run", "--skip-upgrade-test", "--to", "oci://registry.example/charts")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "HEAD is tagged v1.2")
+}
+
+// TestPackageDirtyReleaseTag: uncommitted changes on a release tag are refused
+// unless --allow-dirty; Chart.yaml's other version is said, not silently replaced.
+func TestPackageDirtyReleaseTag(t *testing.T) {
+	dir := taggedHello(t, "v1.4.0")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "templates", "NOTES.txt"), []byte("not committed\n"), 0o644))
+	dest := t.TempDir()
+	code, _, stderr := chartship(t, "package", dir, "-d", dest)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "HEAD is on release tag v1.4.0 but")
+	assert.Contains(t, stderr, "--allow-dirty")
+	entries, _ := os.ReadDir(dest)
+	assert.Empty(t, entries)
+
+	code, stdout, stderr := chartship(t, "package", dir, "-d", dest, "--allow-dirty")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "Packaged hello 1.4.0 (version from tag v1.4.0)")
+	assert.Contains(t, stderr, "uncommitted changes")
+	assert.Contains(t, stderr, "says version 0.1.0, the tag v1.4.0 says 1.4.0: packaging 1.4.0 (the tag wins)")
+}
