@@ -46,6 +46,10 @@ type BumpOptions struct {
 	// because the branch moved is rebuilt on the new tip and pushed again, with
 	// jittered backoff; 0 means never. DefaultBumpOptions sets the default.
 	Retries int
+	// AllowNone accepts a repository that holds no reference to the chart at all
+	// (status "no references"); without it that is an error matching
+	// ErrNoReferences: a typo in the chart name must not read as "up to date".
+	AllowNone bool
 
 	beforePush func(attempt int) // tests: make the remote move
 }
@@ -97,7 +101,43 @@ const (
 	StatusUpToDate = "up to date"
 	StatusPushed   = "pushed"
 	StatusPR       = "pull request"
+	StatusNone     = "no references"
 )
+
+// ErrNoReferences means a repository holds no reference to the chart at all
+// (BumpOptions.AllowNone unset).
+var ErrNoReferences = errors.New("no references")
+
+// noReferences reports a plan that found nothing for req in repo: status
+// StatusNone, and an error unless allowed.
+func noReferences(res *Result, plan *Plan, req Request, opts BumpOptions) (bool, error) {
+	if len(plan.Changes)+len(plan.Left) > 0 {
+		return false, nil
+	}
+	res.Status, res.Branch = StatusNone, ""
+	if opts.AllowNone {
+		return true, plan.Err()
+	}
+	var filters []string
+	if req.Catalog != "" {
+		filters = append(filters, "App spec.catalog "+req.Catalog)
+	}
+	if req.Source != "" {
+		filters = append(filters, "HelmRelease sourceRef "+req.Source)
+	}
+	if req.Registry != "" {
+		filters = append(filters, "OCIRepository under "+req.Registry)
+	}
+	only := ""
+	if len(filters) > 0 {
+		only = " (only " + strings.Join(filters, ", ") + ")"
+	}
+	err := errdef.Usage(fmt.Errorf("%w to chart %s in %s%s: check the chart name and the filters, or pass --allow-none when a repository may hold none", ErrNoReferences, req.Chart, res.Repo, only))
+	if perr := plan.Err(); perr != nil {
+		return true, errors.Join(err, perr)
+	}
+	return true, err
+}
 
 // DefaultBranch is the branch a bump of chart to version commits on.
 func DefaultBranch(chart, version string) string {
@@ -142,6 +182,9 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 			return nil, err
 		}
 		res.Plan, res.Status = plan, StatusPlanned
+		if none, err := noReferences(res, plan, req, opts); none {
+			return res, err
+		}
 		return res, plan.Err()
 	}
 
@@ -209,6 +252,9 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 			return nil, err
 		}
 		res.Plan = plan
+		if none, err := noReferences(res, plan, req, opts); none {
+			return res, err
+		}
 		if opts.DryRun {
 			res.Status = StatusPlanned
 			return res, plan.Err()

@@ -62,6 +62,7 @@ of the same chart), or pushes straight to --push-to.`,
 			&cli.StringFlag{Name: "source", Usage: "only HelmReleases whose sourceRef is NAME, KIND/NAME or KIND/NAMESPACE/NAME"},
 			&cli.StringFlag{Name: "policy", Value: gitops.PolicySameMajor, Usage: "rule for references without an ImagePolicy: same-major, same-minor, latest, none, or a semver range"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan; write, commit and push nothing"},
+			&cli.BoolFlag{Name: "allow-none", Usage: "a repository without any reference to --chart is fine (default: an error, exit 1: the chart name may be mistyped)"},
 			&cli.StringFlag{Name: "bump-branch", Usage: "branch to commit bumps on (default chartship/bump-<chart>-<version>)"},
 			&cli.StringFlag{Name: "push-to", Usage: "push the commit straight onto this branch (no pull request)"},
 			&cli.BoolFlag{Name: "pr", Usage: "open (or update) a GitHub pull request"},
@@ -121,6 +122,7 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 	opts := gitops.DefaultBumpOptions()
 	opts.Logger = log
 	opts.DryRun = cmd.Bool("dry-run")
+	opts.AllowNone = cmd.Bool("allow-none")
 	opts.Branch, opts.PushTo, opts.PR = cmd.String("bump-branch"), cmd.String("push-to"), cmd.Bool("pr")
 	opts.Message = cmd.String("message")
 	opts.GitHub = gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api"), Repo: cmd.String("github-repo")}
@@ -147,8 +149,8 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 			if res != nil {
 				name = res.Repo
 			}
-			// Bad input is already listed, file by file, in the plan.
-			if !(res != nil && res.Plan != nil && errors.Is(err, gitops.ErrBadInput)) {
+			// Bad input is already listed, file by file, in the plan; no references in the status.
+			if !(res != nil && res.Plan != nil && (errors.Is(err, gitops.ErrBadInput) || errors.Is(err, gitops.ErrNoReferences))) {
 				log.Error("bump failed", "repo", name, "error", err)
 				out.Errors = append(out.Errors, repoError{Repo: name, Error: err.Error()})
 			}

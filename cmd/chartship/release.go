@@ -58,6 +58,7 @@ Example (CircleCI, on a tag):
 				&cli.StringFlag{Name: "bump-push-to", Category: "bump", Usage: "push bumps straight onto this branch (Flux's own mode) instead of a bump branch"},
 				&cli.StringFlag{Name: "bump-branch", Category: "bump", Usage: "branch to commit bumps on (default chartship/bump-<chart>-<version>)"},
 				&cli.StringFlag{Name: "bump-policy", Category: "bump", Value: gitops.PolicySameMajor, Usage: "rule for references without an ImagePolicy: same-major, same-minor, latest, none, or a semver range"},
+				&cli.BoolFlag{Name: "bump-allow-none", Category: "bump", Usage: "a --bump-repo without any reference to the chart is fine (default: an error, exit 1)"},
 				&cli.StringFlag{Name: "bump-message", Category: "bump", Usage: "commit message template over .Chart .Version .Changes"},
 				&cli.IntFlag{Name: "bump-parallel", Category: "bump", Value: gitops.DefaultBumpParallel, Usage: "repositories bumped at once"},
 				&cli.StringFlag{Name: "github-token", Category: "bump", Usage: "GitHub token for --bump-pr", Sources: cli.EnvVars("GITHUB_TOKEN")},
@@ -190,6 +191,7 @@ func releaseOptions(cmd *cli.Command, dir string) (release.Options, error) {
 		apply := gitops.DefaultBumpOptions()
 		apply.Branch, apply.PushTo, apply.PR = cmd.String("bump-branch"), cmd.String("bump-push-to"), cmd.Bool("bump-pr")
 		apply.Message = cmd.String("bump-message")
+		apply.AllowNone = cmd.Bool("bump-allow-none")
 		apply.GitHub = gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api")}
 		if token := firstNonEmpty(copts.Git.Token, cmd.String("github-token")); token != "" {
 			apply.Auth = gitops.GitAuth{Username: firstNonEmpty(copts.Git.Username, "x-access-token"), Password: token}

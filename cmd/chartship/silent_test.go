@@ -62,3 +62,30 @@ func TestPackageDirtyReleaseTag(t *testing.T) {
 	assert.Contains(t, stderr, "uncommitted changes")
 	assert.Contains(t, stderr, "says version 0.1.0, the tag v1.4.0 says 1.4.0: packaging 1.4.0 (the tag wins)")
 }
+
+// TestBumpFindsNothing: a mistyped chart name is "no references to chart greter in
+// REPO", exit 1 — not "up to date", exit 0 — unless --allow-none.
+func TestBumpFindsNothing(t *testing.T) {
+	srv := gittest.NewServer(t)
+	fleet := seedGolden(t, srv, "acme/fleet.git", "app-marker")
+
+	for _, dry := range []bool{true, false} {
+		args := []string{"bump", "--chart", "greter", "--version", "1.3.0", "--repo", "git+" + fleet}
+		if dry {
+			args = append(args, "--dry-run")
+		}
+		code, stdout, stderr := runCLI(t, args...)
+		assert.Equal(t, exitUsage, code, "dry run %v: %s", dry, stdout)
+		assert.Contains(t, stderr, "no references to chart greter in ")
+		assert.Contains(t, stdout, ": no references")
+		assert.NotContains(t, stdout, "up to date")
+
+		code, stdout, stderr = runCLI(t, append(args, "--allow-none")...)
+		assert.Equal(t, exitOK, code, stderr)
+		assert.Contains(t, stdout, ": no references")
+	}
+	// the right name still bumps
+	code, stdout, stderr := runCLI(t, "bump", "--chart", "hello-world", "--version", "1.3.0", "--repo", "git+"+fleet, "--dry-run")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "→ 1.3.0")
+}
