@@ -291,6 +291,9 @@ func (s *scenario) hook(ctx context.Context, stage string) (string, error) {
 	)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	// Interrupted or timed out: sh is killed; a child still holding the output
+	// open (sleep, kubectl wait) must not keep the run from cleaning up.
+	cmd.WaitDelay = 3 * time.Second
 	err = cmd.Run()
 	details := tail(out.String(), 40)
 	if err != nil {

@@ -34,17 +34,42 @@ const (
 	exitSignal   = 130
 )
 
+// errInterrupted is the cause of the run's context when Ctrl-C (SIGINT) or
+// SIGTERM stopped it: what was started is cleaned up, then the run exits 130.
+var errInterrupted = errors.New("interrupted")
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s, ok := <-sigs
+		if !ok {
+			return
+		}
+		signal.Stop(sigs) // a second Ctrl-C stops at once
+		fmt.Fprintf(os.Stderr, "chartship: %s: interrupted, cleaning up (press Ctrl-C again to stop at once and leave things behind)\n", s)
+		cancel(errInterrupted)
+	}()
 	code := run(ctx, os.Args, os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(sigs)
+	cancel(nil)
 	os.Exit(code)
+}
+
+// interrupted reports whether ctx was stopped by a signal.
+func interrupted(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), errInterrupted)
 }
 
 // run executes the CLI with args and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newApp(stdout, stderr)
 	err := root.Run(ctx, args)
+	if interrupted(ctx) {
+		// Whatever failed after the signal failed because of it; clean-up has run.
+		err = errInterrupted
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -60,6 +85,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // exitCode is the one place where errors become exit codes.
 func exitCode(err error) int {
+	if errors.Is(err, errInterrupted) {
+		return exitSignal
+	}
 	switch errdef.Kind(err) {
 	case errdef.ErrUsage:
 		return exitUsage

@@ -133,6 +133,9 @@ func runRelease(ctx context.Context, cmd *cli.Command) error {
 	}
 	res, runErr := release.Execute(ctx, plan)
 	stopProgress()
+	if interrupted(ctx) {
+		return runErr // no failure report for a run that was stopped
+	}
 	if res.UpgradeTest != nil {
 		if err := writeReports(cmd, res.UpgradeTest); err != nil {
 			return err

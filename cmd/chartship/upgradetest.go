@@ -222,8 +222,8 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 
 	rep, runErr := upgradetest.Run(ctx, cluster, opts)
 	stopProgress()
-	if rep == nil {
-		return runErr
+	if rep == nil || interrupted(ctx) {
+		return runErr // no failure report for a run that was stopped
 	}
 	if err := writeReports(cmd, rep); err != nil {
 		return err

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/chartship/chartship/internal/testcluster"
+)
+
+// buildChartship builds the CLI into a temp dir, for tests that need a real process.
+func buildChartship(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "chartship")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	return bin
+}
+
+// interruptUpgradeTest starts a real chartship upgrade-test process with args, waits
+// until its hook runs, sends SIGINT (Ctrl-C) and checks it says "interrupted", prints
+// no failure report and exits 130. It returns the scenario's namespace.
+func interruptUpgradeTest(t *testing.T, args ...string) string {
+	t.Helper()
+	bin := buildChartship(t)
+	marker := filepath.Join(t.TempDir(), "hook-started")
+	args = append([]string{"--log-format", "plain", "upgrade-test"}, args...)
+	args = append(args, "--skip-tests", "--hook", `echo "$CHARTSHIP_NAMESPACE" > `+marker+`; exec sleep 120`)
+	cmd := exec.Command(bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	var ns string
+	deadline := time.Now().Add(5 * time.Minute)
+	for ns == "" {
+		require.True(t, time.Now().Before(deadline), "the hook never ran: %s", stderr.String())
+		if b, err := os.ReadFile(marker); err == nil && strings.HasSuffix(string(b), "\n") {
+			ns = strings.TrimSpace(string(b))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "exit status: %v; stderr: %s", err, stderr.String())
+	assert.Equal(t, exitSignal, exit.ExitCode(), stderr.String())
+	assert.Contains(t, stderr.String(), "interrupted, cleaning up")
+	assert.True(t, strings.HasSuffix(stderr.String(), "Error: interrupted\n"), stderr.String())
+	assert.NotContains(t, stdout.String(), "FAILED", "no failure report")
+	return ns
+}
+
+// TestUpgradeTestInterrupted: Ctrl-C during an upgrade test on a kubeconfig cluster
+// leaves no release and no namespace behind.
+func TestUpgradeTestInterrupted(t *testing.T) {
+	kc := testcluster.Kubeconfig(t)
+	ns := interruptUpgradeTest(t, upgradeTestdata("hello-1.1.0"), "--kubeconfig", kc, "--from-file", upgradeTestdata("hello-1.0.0"))
+	client := kubeClient(t, kc)
+	got, err := client.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{})
+	if err == nil {
+		assert.False(t, got.DeletionTimestamp.IsZero(), "namespace %s is being deleted", ns)
+	} else {
+		assert.True(t, apierrors.IsNotFound(err), err)
+	}
+	secrets, err := client.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm"})
+	require.NoError(t, err)
+	assert.Empty(t, secrets.Items, "helm release uninstalled")
+}
+
+// TestUpgradeTestInterruptedKind: Ctrl-C deletes the kind cluster the run created.
+func TestUpgradeTestInterruptedKind(t *testing.T) {
+	image := testcluster.KindNodeImage(t)
+	const appImage = "chartship.test/app:1.0"
+	require.NoError(t, testcluster.BuildBusyboxImage(appImage))
+	to := filepath.Join(t.TempDir(), "app")
+	require.NoError(t, os.CopyFS(to, os.DirFS(upgradeTestdata("app-1.0.0"))))
+	chartYAML := filepath.Join(to, "Chart.yaml")
+	b, err := os.ReadFile(chartYAML)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(chartYAML, bytes.Replace(b, []byte("version: 1.0.0"), []byte("version: 1.1.0"), 1), 0o644))
+	name := fmt.Sprintf("cs-int-%d", os.Getpid())
+	interruptUpgradeTest(t, to, "--cluster", "kind", "--kind-name", name, "--kind-node-image", image, "--load-image", appImage,
+		"--from-file", upgradeTestdata("app-1.0.0"))
+	assert.NotContains(t, testcluster.KindClusters(t), name, "the cluster this run created is deleted")
+}
+
+func kubeClient(t *testing.T, kubeconfig string) kubernetes.Interface {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	require.NoError(t, err)
+	c, err := kubernetes.NewForConfig(cfg)
+	require.NoError(t, err)
+	return c
+}
+
+// TestInterruptedExitCode: a run whose context a signal cancelled exits 130 and
+// says "interrupted", whatever the command's own error was (JSON too).
+func TestInterruptedExitCode(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errInterrupted)
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"chartship", "-o", "json", "publish", "nothing.tgz", "--to", "oci://registry.invalid/charts"}, &stdout, &stderr)
+	assert.Equal(t, exitSignal, code)
+	assert.Equal(t, "Error: interrupted\n", stderr.String())
+	assert.JSONEq(t, `{"error":"interrupted","exitCode":130}`, stdout.String())
+}
