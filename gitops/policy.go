@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/chartship/chartship/internal/compat"
 )
 
 // Policy decides which available version a reference may move to, with the
@@ -227,7 +229,7 @@ func parseFluxVersion(s string) (*semver.Version, error) {
 
 // Default policies for references that have no ImagePolicy (--policy).
 const (
-	PolicySameMajor = "same-major" // >= current, < next major (the default)
+	PolicySameMajor = "same-major" // >= current, < the next breaking release (next major; for 0.y.z the next minor) (the default)
 	PolicySameMinor = "same-minor" // >= current, < next minor
 	PolicyLatest    = "latest"     // >= current, any higher stable version
 	PolicyNone      = "none"       // leave the reference alone and list it
@@ -251,8 +253,8 @@ func DefaultPolicy(rule, current string) (p Policy, ok bool, err error) {
 		}
 		floor := strings.TrimPrefix(current, "v")
 		switch rule {
-		case PolicySameMajor:
-			return Policy{Source: src, SemVer: fmt.Sprintf(">=%s <%d.0.0", floor, v.Major()+1)}, true, nil
+		case PolicySameMajor: // up to the next breaking release: for 0.y.z that is 0.(y+1).0
+			return Policy{Source: src, SemVer: fmt.Sprintf(">=%s <%s", floor, compat.NextBreaking(v))}, true, nil
 		case PolicySameMinor:
 			return Policy{Source: src, SemVer: fmt.Sprintf(">=%s <%d.%d.0", floor, v.Major(), v.Minor()+1)}, true, nil
 		default:

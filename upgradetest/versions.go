@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/chartship/chartship/internal/compat"
 )
 
 // VersionLister lists the released versions of a chart in a catalog (OCI tags, a helm repo
@@ -134,15 +136,13 @@ func previousMinor(below []*semver.Version, to *semver.Version, k int) *semver.V
 	return nil
 }
 
-// IsMajorUpgrade reports whether going from → to crosses a major version (for 0.x: a minor).
+// IsMajorUpgrade reports whether going from → to is breaking by chartship's one rule
+// (internal/compat): the major changes, or for 0.y.z the minor.
 func IsMajorUpgrade(from, to string) bool {
 	f, err1 := semver.NewVersion(from)
 	t, err2 := semver.NewVersion(to)
 	if err1 != nil || err2 != nil {
 		return false
 	}
-	if f.Major() != t.Major() {
-		return true
-	}
-	return f.Major() == 0 && f.Minor() != t.Minor()
+	return compat.Breaking(f, t)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chartship/chartship/internal/gittest"
+	"github.com/chartship/chartship/upgradetest"
 )
 
 // taggedHello is the hello chart committed in a new repository named hello.
@@ -88,4 +89,24 @@ func TestBumpFindsNothing(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "bump", "--chart", "hello-world", "--version", "1.3.0", "--repo", "git+"+fleet, "--dry-run")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "→ 1.3.0")
+}
+
+// TestBumpZeroMajorIsBreaking: one rule for "breaking" (internal/compat): for 0.y.z
+// the minor breaks, so same-major moves 0.0.9 to 0.0.10, never to 0.1.0 or 0.2.0 —
+// the same versions the upgrade test calls major.
+func TestBumpZeroMajorIsBreaking(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "hello.yaml"), []byte(`apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: hello, namespace: apps}
+spec:
+  chart:
+    spec: {chart: hello-world, version: 0.0.9, sourceRef: {kind: HelmRepository, name: charts}}
+`), 0o644))
+	code, stdout, stderr := runCLI(t, "bump", "--chart", "hello-world", "--version", "0.2.0", "--available", "0.0.10,0.1.0", "--repo", dir, "--dry-run")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "hello.yaml:6  0.0.9 → 0.0.10  [--policy same-major: semver >=0.0.9 <0.1.0]")
+	assert.True(t, upgradetest.IsMajorUpgrade("0.0.9", "0.1.0"))
+	assert.True(t, upgradetest.IsMajorUpgrade("0.1.0", "0.2.0"))
+	assert.False(t, upgradetest.IsMajorUpgrade("0.0.9", "0.0.10"))
 }
