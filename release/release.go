@@ -103,6 +103,7 @@ type Result struct {
 	Skipped     []Stage             `json:"skipped,omitempty"`
 	NoBuild     string              `json:"noBuild,omitempty"` // why nothing ran (a nobuild/… branch)
 	Failed      Stage               `json:"failed,omitempty"`
+	Warnings    []string            `json:"warnings,omitempty"` // e.g. the release catalogs disagree on the newest release
 	Seconds     float64             `json:"seconds"`
 	Package     *chart.Package      `json:"-"`
 	Test        *upgradetest.Result `json:"-"`
@@ -160,6 +161,12 @@ func Execute(ctx context.Context, p *Plan) (*Result, error) {
 	}
 
 	// 2. Upgrade test.
+	if !res.Prerelease {
+		if w := p.CheckNewest(ctx, log); w != "" {
+			log.Warn(w)
+			res.Warnings = append(res.Warnings, w)
+		}
+	}
 	if !p.Runs(StageUpgradeTest) {
 		res.Skipped = append(res.Skipped, StageUpgradeTest)
 	} else {

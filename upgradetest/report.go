@@ -22,8 +22,9 @@ const (
 type Report struct {
 	Chart             string           `json:"chart"`
 	To                string           `json:"to"`
-	From              []string         `json:"from"`         // versions upgraded from
-	FirstRelease      bool             `json:"firstRelease"` // nothing released yet: install test only
+	From              []string         `json:"from"`                 // versions upgraded from
+	FromSource        string           `json:"fromSource,omitempty"` // the catalog (or --from-file) they came from
+	FirstRelease      bool             `json:"firstRelease"`         // nothing released yet: install test only
 	Cluster           string           `json:"cluster"`
 	KubernetesVersion string           `json:"kubernetesVersion"`
 	Scenarios         []ScenarioResult `json:"scenarios"`
@@ -83,6 +84,7 @@ type Step struct {
 type Result struct {
 	Chart             string   `json:"chart"`
 	From              []string `json:"from"`
+	FromSource        string   `json:"fromSource,omitempty"`
 	To                string   `json:"to"`
 	FirstRelease      bool     `json:"firstRelease,omitempty"`
 	KubernetesVersion string   `json:"kubernetesVersion"`
@@ -92,7 +94,7 @@ type Result struct {
 
 // Result returns the short result document.
 func (r *Report) Result() Result {
-	return Result{Chart: r.Chart, From: r.From, To: r.To, FirstRelease: r.FirstRelease,
+	return Result{Chart: r.Chart, From: r.From, FromSource: r.FromSource, To: r.To, FirstRelease: r.FirstRelease,
 		KubernetesVersion: r.KubernetesVersion, Seconds: r.Seconds, Passed: r.Passed}
 }
 
@@ -105,6 +107,8 @@ func (r *Report) Text(w io.Writer) {
 	from := strings.Join(r.From, ", ")
 	if r.FirstRelease {
 		from = "nothing (first release, install test only)"
+	} else if r.FromSource != "" {
+		from += " in " + r.FromSource
 	}
 	fmt.Fprintf(w, "upgrade test %s: %s %s from %s on Kubernetes %s (%.1fs)\n",
 		verdict, r.Chart, r.To, from, r.KubernetesVersion, r.Seconds)

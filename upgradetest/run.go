@@ -137,7 +137,13 @@ func Run(ctx context.Context, c *Cluster, opts Options) (*Report, error) {
 	for _, f := range froms {
 		rep.From = append(rep.From, f.Metadata.Version)
 	}
-	log.Info("upgrade test", "chart", rep.Chart, "to", rep.To, "from", rep.From, "kubernetes", kv, "scenarios", len(valueSets)*max(1, len(froms)))
+	switch cat, ok := opts.Catalog.(fmt.Stringer); {
+	case opts.FromFile != "":
+		rep.FromSource = "file " + opts.FromFile
+	case ok:
+		rep.FromSource = cat.String()
+	}
+	log.Info("upgrade test", "chart", rep.Chart, "to", rep.To, "from", rep.From, "fromSource", rep.FromSource, "kubernetes", kv, "scenarios", len(valueSets)*max(1, len(froms)))
 
 	var scenarios []*scenario
 	for _, vs := range valueSets {

@@ -260,6 +260,9 @@ func printRelease(w io.Writer, r *release.Result) {
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "  skipped    %s\n", s)
 	}
+	for _, warning := range r.Warnings {
+		fmt.Fprintf(w, "  warning    %s\n", warning)
+	}
 	if r.Failed != "" {
 		fmt.Fprintf(w, "  FAILED at  %s\n", r.Failed)
 	}

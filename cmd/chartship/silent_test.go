@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chartship/chartship/internal/gittest"
+	"github.com/chartship/chartship/internal/testcluster"
 	"github.com/chartship/chartship/upgradetest"
 )
 
@@ -109,4 +110,35 @@ spec:
 	assert.True(t, upgradetest.IsMajorUpgrade("0.0.9", "0.1.0"))
 	assert.True(t, upgradetest.IsMajorUpgrade("0.1.0", "0.2.0"))
 	assert.False(t, upgradetest.IsMajorUpgrade("0.0.9", "0.0.10"))
+}
+
+// TestReleaseNamesWhereFromVersionsCameFrom: after a publish that reached the git
+// catalog but not the registry, the next release says which catalog its
+// from-version came from and warns that the release catalogs disagree.
+func TestReleaseNamesWhereFromVersionsCameFrom(t *testing.T) {
+	kc := testcluster.Kubeconfig(t)
+	f := newReleaseFixture(t)
+	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	commit := func(msg string) {
+		gittest.Git(t, f.app, "add", "-A")
+		gittest.Git(t, f.app, "commit", "--quiet", "--allow-empty", "-m", msg)
+	}
+	commit("hello chart")
+	gittest.Git(t, f.app, "tag", "v1.0.0")
+	dest := t.TempDir()
+	code, _, stderr := chartship(t, "package", f.app, "-d", dest)
+	require.Equal(t, exitOK, code, stderr)
+	// half a publish: the git catalog only
+	code, _, stderr = chartship(t, "publish", filepath.Join(dest, "hello-1.0.0.tgz"), "--to", "catalog", "--config-dir", f.app)
+	require.Equal(t, exitOK, code, stderr)
+
+	commit("a change")
+	gittest.Git(t, f.app, "tag", "v1.1.0")
+	code, stdout, stderr := chartship(t, "release", f.app, "--destination", t.TempDir(), "--plain-http",
+		"--kubeconfig", kc, "--timeout", "2m", "--skip-tests", "--from-catalog", "catalog")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "from 1.0.0 in git+file://"+f.releaseCat)
+	want := "the release catalogs disagree on the newest release of hello: git+file://" + f.releaseCat + " (catalog) has 1.0.0, " + f.reg.Ref("charts") + " (oci) has none"
+	assert.Contains(t, stdout, "warning    "+want)
+	assert.Contains(t, stderr, want)
 }
