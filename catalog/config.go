@@ -77,6 +77,9 @@ func LoadConfig(dir string) (*Config, error) {
 	return &c, nil
 }
 
+// Validate checks the names and references of the catalogs.
+func (c *Config) Validate() error { return c.validate() }
+
 func (c *Config) validate() error {
 	if c.DevSchema != "" && c.DevSchema != "rfc" && c.DevSchema != "legacy" {
 		return fmt.Errorf("devSchema: %q: use rfc (X.Y.Z-r<crc32>t<time>h<sha>, the default) or legacy (X.Y.Z-dev.<branch>.<time>.h<sha>)", c.DevSchema)

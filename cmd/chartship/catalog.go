@@ -43,7 +43,7 @@ func catalogPruneCommand() *cli.Command {
 			if cmd.Duration("older-than") <= 0 {
 				return errdef.Usage(errors.New("--older-than: give a positive duration, e.g. 720h"))
 			}
-			cfg, err := catalog.LoadConfig(cmd.String("config-dir"))
+			cfg, err := loadConfig(cmd.String("config-dir"), ".")
 			if err != nil {
 				return err
 			}

@@ -176,6 +176,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 	}
 	addEnvSources(root)
 	wireUsage(root)
+	wireConfig(root)
 	return root
 }
 

@@ -115,12 +115,3 @@ func printPublishResults(w io.Writer, results []catalog.Result) {
 		}
 	}
 }
-
-// loadConfig reads .chartship.yaml from dir when given, else the nearest one
-// from start up to the root of its git work tree.
-func loadConfig(dir, start string) (*catalog.Config, error) {
-	if dir != "" {
-		return catalog.LoadConfig(dir)
-	}
-	return catalog.FindConfig(start)
-}
