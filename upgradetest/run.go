@@ -64,11 +64,12 @@ type Options struct {
 	fleetUntested []string
 
 	// How: values files, hook, checks.
-	Values        []string // values files, one scenario each; none: the chart's ci/*-values.yaml, else its defaults
-	Hook          string   // shell command run before the upgrade
-	RollbackCheck bool     // roll back to the from-version after the upgrade and check health
-	SkipTests     bool     // don't run `helm test`
-	Breaking      Breaking // major upgrades: test (default), warn or fail
+	Values        []string  // values files, one scenario each; none: the chart's ci/*-values.yaml, else its defaults
+	Set           SetValues // helm's --set, --set-string, --set-file over every scenario's values
+	Hook          string    // shell command run before the upgrade
+	RollbackCheck bool      // roll back to the from-version after the upgrade and check health
+	SkipTests     bool      // don't run `helm test`
+	Breaking      Breaking  // major upgrades: test (default), warn or fail
 
 	// Limits.
 	Parallel    int           // scenarios at once (default 1)
@@ -145,8 +146,14 @@ func Run(ctx context.Context, c *Cluster, opts Options) (*Report, error) {
 	}
 	log.Info("upgrade test", "chart", rep.Chart, "to", rep.To, "from", rep.From, "fromSource", rep.FromSource, "kubernetes", kv, "scenarios", len(valueSets)*max(1, len(froms)))
 
+	if _, err := opts.Set.apply(nil); err != nil { // bad input fails before anything is installed
+		return nil, err
+	}
 	var scenarios []*scenario
 	for _, vs := range valueSets {
+		if vs.values, err = opts.Set.apply(vs.values); err != nil {
+			return nil, err
+		}
 		if len(froms) == 0 {
 			scenarios = append(scenarios, &scenario{name: vs.name, valuesName: vs.file, toValues: vs.values,
 				to: to, opts: &opts, cluster: c, log: log})
@@ -155,6 +162,11 @@ func Run(ctx context.Context, c *Cluster, opts Options) (*Report, error) {
 			fromVals, err := fromValues(f, vs)
 			if err != nil {
 				return nil, err
+			}
+			if vs.inFile != "" { // the from-version's own values file: set over it too
+				if fromVals, err = opts.Set.apply(fromVals); err != nil {
+					return nil, err
+				}
 			}
 			scenarios = append(scenarios, &scenario{name: vs.name, valuesName: vs.file, toValues: vs.values,
 				fromValues: fromVals, from: f, to: to, opts: &opts, cluster: c, log: log})

@@ -96,6 +96,8 @@ func categorize(category string, flags []cli.Flag) []cli.Flag {
 			f.Category = category
 		case *cli.StringSliceFlag:
 			f.Category = category
+		case *rawSliceFlag:
+			f.Category = category
 		}
 	}
 	return flags

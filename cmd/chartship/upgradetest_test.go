@@ -146,3 +146,29 @@ func TestUpgradeTestCommand(t *testing.T) {
 	assert.Contains(t, stdout.String(), "upgrade test FAILED")
 	assert.Contains(t, stderr.String(), "field is immutable")
 }
+
+// TestUpgradeTestCommandSet: --set and --set-file reach every scenario as helm spells
+// them (commas inside one --set kept): a nodeSelector no node has keeps the
+// release from becoming healthy.
+func TestUpgradeTestCommandSet(t *testing.T) {
+	kc := testcluster.Kubeconfig(t)
+	file := filepath.Join(t.TempDir(), "disk")
+	require.NoError(t, os.WriteFile(file, []byte("from-a-file"), 0o644))
+	for _, set := range [][]string{
+		{"--set", "greeting=hi,nodeSelector.disktype=does-not-exist"},
+		{"--set-file", "nodeSelector.disktype=" + file},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"chartship", "--output", "json", "upgrade-test", upgradeTestdata("hello-1.1.0"),
+			"--kubeconfig", kc, "--from-file", upgradeTestdata("hello-1.0.0"), "--skip-tests", "--timeout", "5s"}, set...)
+		code := run(context.Background(), args, &stdout, &stderr)
+		assert.Equal(t, exitCheck, code, "%v: %s", set, stderr.String())
+		assert.Contains(t, stdout.String(), "FailedScheduling", set)
+		assert.Contains(t, stdout.String(), "healthy after install", set)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"chartship", "upgrade-test", upgradeTestdata("hello-1.1.0"),
+		"--kubeconfig", kc, "--from-file", upgradeTestdata("hello-1.0.0"), "--set", "a[=1"}, &stdout, &stderr)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr.String(), `--set "a[=1"`)
+}
