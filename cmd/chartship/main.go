@@ -102,6 +102,18 @@ func exitCode(err error) int {
 	return exitUsage
 }
 
+// versionCommand is `chartship version`, the same as --version.
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the build version (as --version does)",
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			cli.ShowVersion(cmd.Root())
+			return nil
+		},
+	}
+}
+
 // appState is what every command shares, set up once from the global flags.
 type appState struct {
 	stdout, stderr io.Writer
@@ -145,6 +157,10 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 		ErrWriter:             stderr,
 		ExitErrHandler:        func(context.Context, *cli.Command, error) {},
 		EnableShellCompletion: true,
+		ConfigureShellCompletionCommand: func(c *cli.Command) {
+			c.Hidden = false
+			c.Usage = "print a shell completion script: bash, zsh, fish (e.g. source <(chartship completion bash))"
+		},
 		Metadata:              map[string]any{stateKey: st},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "result format: text or json"},
@@ -172,6 +188,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			notifyCommand(),
 			catalogCommand(),
 			verifyCommand(),
+			versionCommand(),
 		}, optionalCommands()...),
 	}
 	addEnvSources(root)
