@@ -161,7 +161,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			c.Hidden = false
 			c.Usage = "print a shell completion script: bash, zsh, fish (e.g. source <(chartship completion bash))"
 		},
-		Metadata:              map[string]any{stateKey: st},
+		Metadata: map[string]any{stateKey: st},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "result format: text or json"},
 			&cli.StringFlag{Name: "log-format", Value: logging.FormatAuto, Usage: "log format on stderr: auto (human on a terminal, plain in CI), plain or json"},
