@@ -40,6 +40,8 @@ type BumpOptions struct {
 	Message string
 	Auth    GitAuth   // credentials for HTTP(S) remotes
 	Author  Signature // commit author; default DefaultAuthor
+	// Committer of the commits; default Author.
+	Committer Signature
 	// Plan tunes the planning.
 	Plan Options
 	// Retries bounds how often a push to PushTo that the remote rejected
@@ -204,7 +206,7 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	g, base, err := clone(ctx, r, filepath.Join(tmp, "repo"), opts.Author)
+	g, base, err := clone(ctx, r, filepath.Join(tmp, "repo"), opts.Author, opts.Committer)
 	if err != nil {
 		return nil, err
 	}

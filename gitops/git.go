@@ -80,13 +80,16 @@ type git struct {
 	remote remote
 }
 
-func newGit(dir string, r remote, author Signature) *git {
+func newGit(dir string, r remote, author, committer Signature) *git {
+	if committer.Name == "" {
+		committer = author
+	}
 	return &git{remote: r, repo: &gitcli.Repo{
 		Dir:  dir,
 		Auth: gitcli.Auth{Username: r.auth.Username, Token: r.auth.Password},
 		Env: []string{
 			"GIT_AUTHOR_NAME=" + author.Name, "GIT_AUTHOR_EMAIL=" + author.Email,
-			"GIT_COMMITTER_NAME=" + author.Name, "GIT_COMMITTER_EMAIL=" + author.Email,
+			"GIT_COMMITTER_NAME=" + committer.Name, "GIT_COMMITTER_EMAIL=" + committer.Email,
 		},
 	}}
 }
@@ -102,8 +105,8 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 }
 
 // clone clones r into dir and returns the default branch.
-func clone(ctx context.Context, r remote, dir string, author Signature) (*git, string, error) {
-	g := newGit(filepath.Dir(dir), r, author)
+func clone(ctx context.Context, r remote, dir string, author, committer Signature) (*git, string, error) {
+	g := newGit(filepath.Dir(dir), r, author, committer)
 	if _, err := g.run(ctx, "clone", "--quiet", "--no-tags", "--depth=1", "--no-single-branch", r.url, dir); err != nil {
 		return nil, "", errdef.External(fmt.Errorf("clone the GitOps repository: %w; check the URL and the credentials ($CHARTSHIP_GIT_TOKEN or $GITHUB_TOKEN)", err))
 	}

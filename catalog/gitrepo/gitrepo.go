@@ -60,8 +60,15 @@ type Options struct {
 	// connection, as are 5xx answers and broken connections (within Retries).
 	// 0 means never (DefaultOptions has DefaultRequestTimeout).
 	RequestTimeout time.Duration
-	Logger         *slog.Logger
+	// Author and Committer of the catalog's commits; unset: GIT_AUTHOR_*/
+	// GIT_COMMITTER_* from the environment, else "chartship". Committer
+	// defaults to Author.
+	Author, Committer Identity
+	Logger            *slog.Logger
 }
+
+// Identity is a git identity (user.name, user.email).
+type Identity struct{ Name, Email string }
 
 // DefaultRequestTimeout is the RequestTimeout of DefaultOptions.
 const DefaultRequestTimeout = 30 * time.Second
@@ -201,20 +208,27 @@ func (g *Catalog) checkout(ctx context.Context) (*gitobj.View, error) {
 	}
 	v, err := gitobj.Open(ctx, gitobj.Options{
 		Remote: g.remote, Branch: g.opts.Branch, Auth: auth, SSHKey: g.opts.SSHKey,
-		Files: []string{"index.yaml"}, Env: gitIdentityEnv(), Logger: g.log, StallTimeout: g.opts.RequestTimeout,
+		Files: []string{"index.yaml"}, Env: gitIdentityEnv(g.opts.Author, g.opts.Committer), Logger: g.log, StallTimeout: g.opts.RequestTimeout,
 	})
 	return v, g.viewErr(err)
 }
 
-// gitIdentityEnv gives commits an author when the environment names none.
-func gitIdentityEnv() []string {
+// gitIdentityEnv names the commits' author and committer: the options', else
+// the environment's, else chartship.
+func gitIdentityEnv(author, committer Identity) []string {
+	if committer.Name == "" {
+		committer = author
+	}
 	var env []string
-	for _, kv := range [][2]string{
-		{"GIT_AUTHOR_NAME", gitCommitterName}, {"GIT_AUTHOR_EMAIL", gitCommitterEmail},
-		{"GIT_COMMITTER_NAME", gitCommitterName}, {"GIT_COMMITTER_EMAIL", gitCommitterEmail},
+	for _, kv := range [][3]string{
+		{"GIT_AUTHOR_NAME", author.Name, gitCommitterName}, {"GIT_AUTHOR_EMAIL", author.Email, gitCommitterEmail},
+		{"GIT_COMMITTER_NAME", committer.Name, gitCommitterName}, {"GIT_COMMITTER_EMAIL", committer.Email, gitCommitterEmail},
 	} {
-		if os.Getenv(kv[0]) == "" {
+		switch {
+		case kv[1] != "":
 			env = append(env, kv[0]+"="+kv[1])
+		case os.Getenv(kv[0]) == "":
+			env = append(env, kv[0]+"="+kv[2])
 		}
 	}
 	return env

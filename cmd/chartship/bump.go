@@ -74,7 +74,7 @@ of the same chart), or pushes straight to --push-to.`,
 			&cli.StringFlag{Name: "git-username", Aliases: []string{"git-user"}, Value: "x-access-token", Usage: gitUsernameUsage},
 			&cli.StringFlag{Name: "git-token", Usage: "password or token for git over HTTPS (default: --github-token)"},
 			&cli.BoolFlag{Name: "require-upgrade-test", Category: signFlagCategory, Usage: "bump a reference only to versions whose signed upgrade-test attestation (in --registry) says the upgrade from the reference's current version passed; needs --cosign-key or the keyless identity flags"},
-		}, concatFlags(verifyFlags(), ociReadFlags())...),
+		}, concatFlags(verifyFlags(), commitFlags(), ociReadFlags())...),
 		Action: runBump,
 	}
 }
@@ -129,6 +129,11 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 	if gitToken != "" {
 		opts.Auth = gitops.GitAuth{Username: cmd.String("git-username"), Password: gitToken}
 	}
+	author, committer, err := commitIdentities(cmd)
+	if err != nil {
+		return err
+	}
+	opts.Author, opts.Committer = gitops.Signature(author), gitops.Signature(committer)
 	if err := opts.Validate(); err != nil {
 		return err
 	}

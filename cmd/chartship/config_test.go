@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -57,4 +58,40 @@ func TestConfigFileUnderFlags(t *testing.T) {
 	code, _, stderr = chartship(t, "upgrade-test", dir, "--kubeconfig", "/nonexistent")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, `upgradeTest.breaking: "maybe": use test, warn, fail`)
+}
+
+// TestCommitIdentity: the author and committer of catalog and GitOps commits come
+// from .chartship.yaml, under GIT_AUTHOR_*/GIT_COMMITTER_* and the flags.
+func TestCommitIdentity(t *testing.T) {
+	for _, k := range []string{"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	dir := taggedHello(t)
+	pkgDir := t.TempDir()
+	code, _, stderr := chartship(t, "package", dir, "-d", pkgDir, "--version", "1.0.0")
+	require.Equal(t, exitOK, code, stderr)
+	pkg := filepath.Join(pkgDir, "hello-1.0.0.tgz")
+	cfgDir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(cfgDir, ".chartship.yaml"), []byte(
+		"commits:\n  author: {name: Release Bot, email: bot@acme.example}\n  committer: {name: CI, email: ci@acme.example}\n"), 0o644))
+
+	publish := func(args ...string) string {
+		t.Helper()
+		cat := filepath.Join(t.TempDir(), "catalog.git")
+		gittest.InitBare(t, cat)
+		code, _, stderr := chartship(t, append([]string{"publish", pkg, "--to", "git+file://" + cat, "--config-dir", cfgDir}, args...)...)
+		require.Equal(t, exitOK, code, stderr)
+		return strings.TrimSpace(gittest.Git(t, cat, "log", "-1", "--format=%an <%ae> / %cn <%ce>"))
+	}
+	assert.Equal(t, "Release Bot <bot@acme.example> / CI <ci@acme.example>", publish())
+	assert.Equal(t, "Ann <ann@acme.example> / CI <ci@acme.example>", publish("--commit-author-name", "Ann", "--commit-author-email", "ann@acme.example"))
+	code, _, stderr = chartship(t, "publish", pkg, "--to", "git+file:///nonexistent.git", "--commit-author-name", "Half")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--commit-author-name and --commit-author-email go together")
+	t.Setenv("GIT_AUTHOR_NAME", "Env")
+	t.Setenv("GIT_AUTHOR_EMAIL", "env@acme.example")
+	assert.Equal(t, "Env <env@acme.example> / CI <ci@acme.example>", publish())
+
 }

@@ -24,14 +24,39 @@ const gitUsernameUsage = "user name for git over HTTPS (default x-access-token);
 
 // gitFlags are the flags of commands that write to git-hosted catalogs.
 func gitFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "index-url", Usage: "public base URL of a git catalog, where index entries point (default https://ORG.github.io/REPO/ for github.com)"},
 		&cli.StringFlag{Name: "catalog-branch", Usage: "branch of git catalogs (default: the remote's default branch)"},
 		&cli.StringFlag{Name: "ssh-key", Usage: "SSH private key file for git+ssh:// catalogs (or the key base64-encoded in $" + envSSHKeyBase64 + ")", TakesFile: true},
 		&cli.StringFlag{Name: "git-username", Usage: gitUsernameUsage},
 		&cli.IntFlag{Name: "retries", Value: gitrepo.DefaultOptions().Retries, Usage: "how often to retry a push the git remote rejected because other publishers moved the branch, or a transfer that failed or stalled"},
 		&cli.DurationFlag{Name: "request-timeout", Value: gitrepo.DefaultOptions().RequestTimeout, Usage: "abandon and retry a git transfer that moves less than a byte a second for this long"},
+	}, commitFlags()...)
+}
+
+// commitFlags name who makes chartship's commits (git catalogs, GitOps bumps).
+func commitFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "commit-author-name", Sources: cli.EnvVars("GIT_AUTHOR_NAME"), Usage: "author of chartship's commits (default chartship)"},
+		&cli.StringFlag{Name: "commit-author-email", Sources: cli.EnvVars("GIT_AUTHOR_EMAIL"), Usage: "e-mail of the author of chartship's commits"},
+		&cli.StringFlag{Name: "committer-name", Sources: cli.EnvVars("GIT_COMMITTER_NAME"), Usage: "committer of chartship's commits (default: the author)"},
+		&cli.StringFlag{Name: "committer-email", Sources: cli.EnvVars("GIT_COMMITTER_EMAIL"), Usage: "e-mail of the committer of chartship's commits"},
 	}
+}
+
+// commitIdentities reads the commit flags: author and committer (zero: unset).
+func commitIdentities(cmd *cli.Command) (author, committer gitrepo.Identity, err error) {
+	author = gitrepo.Identity{Name: cmd.String("commit-author-name"), Email: cmd.String("commit-author-email")}
+	committer = gitrepo.Identity{Name: cmd.String("committer-name"), Email: cmd.String("committer-email")}
+	for _, id := range []struct {
+		flag string
+		id   gitrepo.Identity
+	}{{"--commit-author", author}, {"--committer", committer}} {
+		if (id.id.Name == "") != (id.id.Email == "") {
+			return author, committer, errdef.Usage(fmt.Errorf("%s-name and %s-email go together: give both", id.flag, id.flag))
+		}
+	}
+	return author, committer, nil
 }
 
 // gitOptions reads the git catalog flags and credentials of cmd.
@@ -41,6 +66,10 @@ func gitOptions(cmd *cli.Command) (gitrepo.Options, error) {
 	o.SSHKeyFile, o.Username = cmd.String("ssh-key"), cmd.String("git-username")
 	o.Retries = cmd.Int("retries")
 	o.RequestTimeout = cmd.Duration("request-timeout")
+	var err error
+	if o.Author, o.Committer, err = commitIdentities(cmd); err != nil {
+		return o, err
+	}
 	if err := o.Validate(); err != nil {
 		return o, err
 	}
