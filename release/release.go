@@ -98,7 +98,7 @@ type Result struct {
 	Prerelease  bool                `json:"prerelease"`
 	VersionFrom chart.VersionSource `json:"versionFrom"`
 	UpgradeTest *upgradetest.Report `json:"upgradeTest,omitempty"`
-	Published   []catalog.Result    `json:"published,omitempty"`
+	Published   []Published         `json:"published,omitempty"`
 	Bumped      []*gitops.Result    `json:"bumped,omitempty"`
 	Skipped     []Stage             `json:"skipped,omitempty"`
 	NoBuild     string              `json:"noBuild,omitempty"` // why nothing ran (a nobuild/… branch)
@@ -225,9 +225,9 @@ func Execute(ctx context.Context, p *Plan) (*Result, error) {
 		popts.Attachments = []catalog.Attachment{{Name: UpgradeTestAttachment, MediaType: UpgradeTestMediaType, Data: append(doc, '\n')}}
 	}
 	published, err := publish.Run(ctx, pkg, targets, popts)
-	for _, r := range published {
+	for i, r := range published {
 		if r.Status != "" {
-			res.Published = append(res.Published, r)
+			res.Published = append(res.Published, Published{Result: r, Name: p.Publish[i].Name, Test: p.Publish[i].Test})
 		}
 	}
 	if err != nil {

@@ -58,17 +58,21 @@ Publishing is idempotent: a catalog that already holds the same bytes reports
 				}
 				pkgs = append(pkgs, pkg)
 			}
-			var all []catalog.Result
+			var all []release.Published
 			var errs []error
 			for _, pkg := range pkgs {
-				targets, err := openTargets(cfg, cmd.StringSlice("to"), pkg, opts)
+				named, err := openTargets(cfg, cmd.StringSlice("to"), pkg, opts)
 				if err != nil {
 					return err
 				}
+				targets := make([]publish.Target, len(named))
+				for i, t := range named {
+					targets[i] = t.Catalog
+				}
 				res, err := publish.Run(ctx, pkg, targets, publish.Options{Logger: logger(cmd), Sign: so})
-				for _, r := range res {
+				for i, r := range res {
 					if r.Status != "" {
-						all = append(all, r)
+						all = append(all, release.Published{Result: r, Name: named[i].Name, Test: named[i].Test})
 					}
 				}
 				errs = append(errs, err)
@@ -84,7 +88,7 @@ Publishing is idempotent: a catalog that already holds the same bytes reports
 // openTargets opens the catalogs to publish pkg to, as release.Routing
 // decides: those named with --to, or else the configured release catalogs for a
 // release and test catalogs for a pre-release.
-func openTargets(cfg *catalog.Config, to []string, pkg *chart.Package, opts catalog.Options) ([]publish.Target, error) {
+func openTargets(cfg *catalog.Config, to []string, pkg *chart.Package, opts catalog.Options) ([]release.Target, error) {
 	test := chart.IsDevBuild(pkg.Version())
 	ts, err := release.OpenTargets(release.Routing{Config: cfg, To: to}, test, opts)
 	if err != nil {
@@ -97,16 +101,13 @@ func openTargets(cfg *catalog.Config, to []string, pkg *chart.Package, opts cata
 		}
 		return nil, errdef.Usage(fmt.Errorf("%s: no --to given and %s names no %s catalogs; give --to oci://… or git+https://…", pkg, catalog.ConfigFile, kind))
 	}
-	out := make([]publish.Target, len(ts))
-	for i, t := range ts {
-		out[i] = t.Catalog
-	}
-	return out, nil
+	return ts, nil
 }
 
-func printPublishResults(w io.Writer, results []catalog.Result) {
+func printPublishResults(w io.Writer, results []release.Published) {
 	for _, r := range results {
 		fmt.Fprintf(w, "%-17s %s-%s → %s\n", r.Status, r.Chart, r.Version, r.Ref)
+		fmt.Fprintf(w, "                  in %s\n", r.Describe())
 		if r.Note != "" {
 			fmt.Fprintf(w, "                  note: %s\n", r.Note)
 		}

@@ -246,12 +246,16 @@ func printRelease(w io.Writer, r *release.Result) {
 	}
 	for _, p := range r.Published {
 		fmt.Fprintf(w, "  %-17s %s\n", p.Status, p.Ref)
+		fmt.Fprintf(w, "  %-17s in %s\n", "", p.Describe())
 		for _, s := range p.Signatures {
 			fmt.Fprintf(w, "    %-15s %s → %s\n", s.Status, s.PredicateType, s.Ref)
 		}
 	}
 	for _, b := range r.Bumped {
 		fmt.Fprintf(w, "  bump %s: %s", b.Repo, b.Status)
+		if b.Branch != "" {
+			fmt.Fprintf(w, " (branch %s)", b.Branch)
+		}
 		if b.PullRequest != nil {
 			fmt.Fprintf(w, " #%d %s", b.PullRequest.Number, b.PullRequest.URL)
 		}

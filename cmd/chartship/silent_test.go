@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -141,4 +144,42 @@ func TestReleaseNamesWhereFromVersionsCameFrom(t *testing.T) {
 	want := "the release catalogs disagree on the newest release of hello: git+file://" + f.releaseCat + " (catalog) has 1.0.0, " + f.reg.Ref("charts") + " (oci) has none"
 	assert.Contains(t, stdout, "warning    "+want)
 	assert.Contains(t, stderr, want)
+}
+
+// TestPublishSummaryNamesCatalogs: the summary names each catalog (release or test,
+// its name and URL) and the OCI manifest digest, in text and JSON.
+func TestPublishSummaryNamesCatalogs(t *testing.T) {
+	f := newReleaseFixture(t)
+	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	dest := t.TempDir()
+	code, _, stderr := chartship(t, "package", f.app, "-d", dest, "--version", "1.0.0")
+	require.Equal(t, exitOK, code, stderr)
+	pkg := filepath.Join(dest, "hello-1.0.0.tgz")
+
+	code, stdout, stderr := chartship(t, "publish", pkg, "--config-dir", f.app, "--plain-http")
+	require.Equal(t, exitOK, code, stderr)
+	ref := strings.TrimPrefix(f.reg.Ref("charts"), "oci://")
+	host, _, _ := strings.Cut(ref, "/")
+	req, err := http.NewRequest(http.MethodHead, "http://"+host+"/v2/charts/hello/manifests/1.0.0", nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	manifest := resp.Header.Get("Docker-Content-Digest")
+	require.NotEmpty(t, manifest)
+	assert.Contains(t, stdout, `in release catalog "oci", `+f.reg.Ref("charts")+", manifest "+manifest)
+	assert.Contains(t, stdout, `in release catalog "catalog", git+file://`+f.releaseCat)
+
+	code, stdout, stderr = chartship(t, "-o", "json", "publish", pkg, "--to", "test", "--config-dir", f.app)
+	require.Equal(t, exitOK, code, stderr)
+	var out []struct {
+		Name, Catalog, Manifest string
+		Test                    bool
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &out), stdout)
+	require.Len(t, out, 1)
+	assert.Equal(t, "test", out[0].Name)
+	assert.True(t, out[0].Test)
+	assert.Empty(t, out[0].Manifest, "a git catalog has no manifest")
 }
