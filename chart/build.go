@@ -229,10 +229,19 @@ func repoName(explicit string, ver Version, chartDir string) string {
 	if explicit != "" {
 		return path.Base(strings.TrimSuffix(filepath.ToSlash(explicit), ".git"))
 	}
+	parent := filepath.Dir(chartDir)
+	switch filepath.Base(parent) {
+	case "charts", "helm":
+		// A monorepo (charts/<chart>/, or several charts under helm/): each chart
+		// is named after its directory.
+		if m, _ := filepath.Glob(filepath.Join(parent, "*", "Chart.yaml")); len(m) > 1 || filepath.Base(parent) == "charts" {
+			return filepath.Base(chartDir)
+		}
+	}
 	if n := ver.repoDirName(); n != "" {
 		return n
 	}
-	if parent := filepath.Dir(chartDir); filepath.Base(parent) == "helm" {
+	if filepath.Base(parent) == "helm" {
 		return filepath.Base(filepath.Dir(parent))
 	}
 	return filepath.Base(chartDir)

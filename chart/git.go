@@ -119,8 +119,8 @@ func (g *gitRepo) dirtyFiles(ctx context.Context, dir string, exclude ...string)
 
 // refuseDirtyRelease fails a release build (HEAD on a release tag) whose chart
 // directory has uncommitted changes, unless opts.AllowDirty: the package would
-// hold more than the tag names. Built dependencies (charts/*.tgz) and the
-// destination don't count.
+// hold more than the tag names. Built dependencies (charts/*.tgz, a generated
+// Chart.lock) and the destination don't count.
 func refuseDirtyRelease(ctx context.Context, chartDir string, ver Version, opts BuildOptions) error {
 	if ver.Source != VersionFromTag || opts.AllowDirty {
 		return nil
@@ -137,7 +137,7 @@ func refuseDirtyRelease(ctx context.Context, chartDir string, ver Version, opts 
 	if err != nil {
 		return errdef.Usage(err)
 	}
-	exclude := []string{filepath.Join(abs, "charts", "*.tgz")}
+	exclude := []string{filepath.Join(abs, "charts", "*.tgz"), filepath.Join(abs, "Chart.lock")}
 	if rel, err := filepath.Rel(abs, dest); err == nil && !strings.HasPrefix(rel, "..") {
 		exclude = append(exclude, dest)
 	}

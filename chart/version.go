@@ -87,6 +87,11 @@ func (o VersionOptions) withDefaults() VersionOptions {
 // `git fetch --unshallow --tags` unless opts.NoFetch.
 func ResolveVersion(ctx context.Context, dir string, opts VersionOptions) (Version, error) {
 	opts = opts.withDefaults()
+	prefix, err := tagPrefixFor(opts.TagPrefix, dir)
+	if err != nil {
+		return Version{}, err
+	}
+	opts.TagPrefix = prefix
 	if opts.Version != "" {
 		v := Version{Version: opts.Version, Source: VersionFromFlag}
 		if err := checkVersion(opts.Version, "--version", opts.AllowBuildMetadata); err != nil {

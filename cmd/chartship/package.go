@@ -59,7 +59,9 @@ Example:
 func packageFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "version", Usage: "chart version to stamp instead of the one from git (no git repository needed)"},
-		&cli.StringFlag{Name: "tag-prefix", Value: chart.DefaultTagPrefix, Usage: "prefix of release tags, e.g. myapp/v in a monorepo"},
+		&cli.StringFlag{Name: "tag-prefix", Value: chart.DefaultTagPrefix, Usage: "prefix of release tags; {chart} stands for the chart's name: {chart}/v gives hello/v1.2.0 in a monorepo"},
+		&cli.BoolFlag{Name: "changed", Usage: "monorepo: run for each chart under helm/ or charts/ that changed since its last release tag (or --since)"},
+		&cli.StringFlag{Name: "since", Usage: "with --changed: the git revision to compare with (default: each chart's last release tag)"},
 		&cli.BoolFlag{Name: "allow-build-metadata", Usage: "accept a version with +build metadata (breaks OCI tags and Flux)"},
 		&cli.StringFlag{Name: "branch", Usage: "branch named in dev versions (default: git's current branch)", Sources: cli.EnvVars("CIRCLE_BRANCH")},
 		&cli.StringFlag{Name: "dev-schema", Usage: "dev build versions: rfc (X.Y.Z-r<crc32>t<time>h<sha>, the default) or legacy (X.Y.Z-dev.<branch>.<time>.h<sha>); default: .chartship.yaml devSchema"},
@@ -90,6 +92,9 @@ func runPackage(ctx context.Context, cmd *cli.Command) error {
 	if dir == "" {
 		dir = "."
 	}
+	if err := checkSince(cmd); err != nil {
+		return err
+	}
 	opts, err := packageOptions(cmd)
 	if err != nil {
 		return err
@@ -101,15 +106,51 @@ func runPackage(ctx context.Context, cmd *cli.Command) error {
 		}
 		opts.Version.DevSchema = chart.DevSchema(cfg.DevSchema)
 	}
-	res, err := chart.Build(ctx, dir, opts)
+	if cmd.Bool("changed") {
+		dirs, err := changedCharts(ctx, cmd, dir)
+		if err != nil {
+			return err
+		}
+		outs := []packageResult{}
+		var errs []error
+		for _, d := range dirs {
+			out, err := packageOne(ctx, d, opts)
+			if errors.Is(err, chart.ErrNoBuild) {
+				logger(cmd).Info("skipped", "chart", d, "reason", err)
+				continue
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", d, err))
+				continue
+			}
+			outs = append(outs, out)
+		}
+		if err := render(cmd, outs, func(w io.Writer) {
+			for _, out := range outs {
+				printPackage(w, out)
+			}
+		}); err != nil {
+			return err
+		}
+		return errdef.Join(errs...)
+	}
+	out, err := packageOne(ctx, dir, opts)
 	if errors.Is(err, chart.ErrNoBuild) {
 		return render(cmd, skippedResult{Skipped: err.Error()}, func(w io.Writer) { fmt.Fprintf(w, "Skipped: %s\n", err) })
 	}
 	if err != nil {
 		return err
 	}
+	return render(cmd, out, func(w io.Writer) { printPackage(w, out) })
+}
+
+func packageOne(ctx context.Context, dir string, opts chart.BuildOptions) (packageResult, error) {
+	res, err := chart.Build(ctx, dir, opts)
+	if err != nil {
+		return packageResult{}, err
+	}
 	p := res.Package
-	out := packageResult{
+	return packageResult{
 		Name:          p.Name(),
 		Version:       p.Version(),
 		AppVersion:    p.Metadata.AppVersion,
@@ -118,27 +159,28 @@ func runPackage(ctx context.Context, cmd *cli.Command) error {
 		Provenance:    p.ProvPath,
 		versionSource: res.Version.Source,
 		tag:           res.Version.Tag,
+	}, nil
+}
+
+func printPackage(w io.Writer, out packageResult) {
+	from := string(out.versionSource)
+	switch out.versionSource {
+	case chart.VersionFromTag:
+		from = "tag " + out.tag
+	case chart.VersionFromDev:
+		from = "dev build"
+		if out.tag != "" {
+			from += " after " + out.tag
+		}
+	case chart.VersionFromFlag:
+		from = "--version"
 	}
-	return render(cmd, out, func(w io.Writer) {
-		from := string(out.versionSource)
-		switch out.versionSource {
-		case chart.VersionFromTag:
-			from = "tag " + out.tag
-		case chart.VersionFromDev:
-			from = "dev build"
-			if out.tag != "" {
-				from += " after " + out.tag
-			}
-		case chart.VersionFromFlag:
-			from = "--version"
-		}
-		fmt.Fprintf(w, "Packaged %s %s (version from %s)\n", out.Name, out.Version, from)
-		fmt.Fprintf(w, "  path:   %s\n", out.Path)
-		fmt.Fprintf(w, "  digest: %s\n", out.Digest)
-		if out.Provenance != "" {
-			fmt.Fprintf(w, "  signed: %s\n", out.Provenance)
-		}
-	})
+	fmt.Fprintf(w, "Packaged %s %s (version from %s)\n", out.Name, out.Version, from)
+	fmt.Fprintf(w, "  path:   %s\n", out.Path)
+	fmt.Fprintf(w, "  digest: %s\n", out.Digest)
+	if out.Provenance != "" {
+		fmt.Fprintf(w, "  signed: %s\n", out.Provenance)
+	}
 }
 
 // packageOptions reads the package flags into build options.

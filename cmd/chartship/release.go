@@ -12,7 +12,9 @@ import (
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/gitops"
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/progress"
 	"github.com/chartship/chartship/release"
+	"github.com/chartship/chartship/upgradetest"
 )
 
 func releaseCommand() *cli.Command {
@@ -111,42 +113,99 @@ func runRelease(ctx context.Context, cmd *cli.Command) error {
 	if dir == "" {
 		dir = "."
 	}
-	events, stopProgress := startProgress(cmd, !cmd.Bool("dry-run"))
-	defer stopProgress()
-	opts, err := releaseOptions(cmd, dir)
+	if err := checkSince(cmd); err != nil {
+		return err
+	}
+	// One cluster for every chart of a run, opened when the first test needs it.
+	var cluster *upgradetest.Cluster
+	defer func() {
+		if cluster != nil {
+			closeCluster(ctx, cmd, cluster)
+		}
+	}()
+	getCluster := func() (*upgradetest.Cluster, error) {
+		if cluster != nil {
+			return cluster, nil
+		}
+		c, err := openCluster(ctx, cmd)
+		cluster = c
+		return c, err
+	}
+	if !cmd.Bool("changed") {
+		// The live view (on a terminal) follows one chart's release; it stops before the summary.
+		events, stopProgress := startProgress(cmd, !cmd.Bool("dry-run"))
+		defer stopProgress()
+		v, text, err := releaseOne(ctx, cmd, dir, getCluster, events, stopProgress)
+		if v == nil {
+			return err
+		}
+		if rerr := render(cmd, v, text); rerr != nil {
+			return rerr
+		}
+		return err
+	}
+	dirs, err := changedCharts(ctx, cmd, dir)
 	if err != nil {
 		return err
+	}
+	vs := []any{}
+	var texts []func(io.Writer)
+	var errs []error
+	for _, d := range dirs {
+		v, text, err := releaseOne(ctx, cmd, d, getCluster, nil, func() {})
+		if v != nil {
+			vs, texts = append(vs, v), append(texts, text)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d, err))
+		}
+		if interrupted(ctx) {
+			return err
+		}
+	}
+	if err := render(cmd, vs, func(w io.Writer) {
+		for _, t := range texts {
+			t(w)
+		}
+	}); err != nil {
+		return err
+	}
+	return errdef.Join(errs...)
+}
+
+// releaseOne releases the chart in dir: what to print (nil: nothing) and the error.
+func releaseOne(ctx context.Context, cmd *cli.Command, dir string, getCluster func() (*upgradetest.Cluster, error),
+	events progress.Func, stopProgress func()) (any, func(io.Writer), error) {
+	opts, err := releaseOptions(cmd, dir)
+	if err != nil {
+		return nil, nil, err
 	}
 	opts.Progress = events
 	plan, err := release.NewPlan(ctx, dir, opts)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if opts.DryRun {
-		return render(cmd, plan, plan.Text)
+		return plan, plan.Text, nil
 	}
 	if opts.Test != nil {
-		cluster, err := openCluster(ctx, cmd)
+		cluster, err := getCluster()
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		defer closeCluster(ctx, cmd, cluster)
 		plan.SetCluster(cluster)
 	}
 	res, runErr := release.Execute(ctx, plan)
 	stopProgress()
 	if interrupted(ctx) {
-		return runErr // no failure report for a run that was stopped
+		return nil, nil, runErr // no failure report for a run that was stopped
 	}
 	if res.UpgradeTest != nil {
 		if err := writeReports(cmd, res.UpgradeTest); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
-	if err := render(cmd, res, func(w io.Writer) { printRelease(w, res) }); err != nil {
-		return err
-	}
-	return runErr
+	return res, func(w io.Writer) { printRelease(w, res) }, runErr
 }
 
 // releaseOptions reads the release flags: every stage's options and the
