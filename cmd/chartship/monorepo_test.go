@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chartship/chartship/internal/gittest"
+	"github.com/chartship/chartship/internal/testcluster"
 )
 
 // TestMonorepoChanged: in a repository with charts/hello and charts/world, each
@@ -73,4 +74,38 @@ func TestMonorepoChanged(t *testing.T) {
 	code, _, stderr = chartship(t, "package", repo, "--since", "HEAD~1")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "--since goes with --changed")
+}
+
+// TestMonorepoUpgradeTestChanged: upgrade-test --changed tests the changed charts only.
+func TestMonorepoUpgradeTestChanged(t *testing.T) {
+	kc := testcluster.Kubeconfig(t)
+	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	repo := filepath.Join(t.TempDir(), "mono")
+	for _, name := range []string{"hello", "quiet"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(repo, "charts"), 0o755))
+		dir := filepath.Join(repo, "charts", name)
+		require.NoError(t, os.CopyFS(dir, os.DirFS(upgradeTestdata("hello-1.1.0"))))
+		b, err := os.ReadFile(filepath.Join(dir, "Chart.yaml"))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte(strings.Replace(string(b), "name: hello", "name: "+name, 1)), 0o644))
+	}
+	gittest.Git(t, "", "init", "--quiet", "--initial-branch=main", repo)
+	gittest.Git(t, repo, "add", "-A")
+	gittest.Git(t, repo, "commit", "--quiet", "-m", "two charts")
+	gittest.Git(t, repo, "tag", "quiet/v1.1.0") // released at HEAD: unchanged; hello never released
+	code, stdout, stderr := chartship(t, "-o", "json", "upgrade-test", repo, "--changed", "--tag-prefix", "{chart}/v",
+		"--kubeconfig", kc, "--from-file", upgradeTestdata("hello-1.0.0"), "--skip-tests")
+	require.Equal(t, exitOK, code, stderr)
+	var reps []struct {
+		Chart, To string
+		Passed    bool
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &reps), stdout)
+	require.Len(t, reps, 1)
+	assert.Equal(t, "hello", reps[0].Chart)
+	assert.True(t, reps[0].Passed)
+
+	code, _, stderr = chartship(t, "upgrade-test", repo, "--changed", "--junit", "x.xml", "--kubeconfig", kc)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--junit, --result and --attest take one chart's report")
 }

@@ -57,11 +57,8 @@ Example:
 
 // packageFlags are the flags that say how a chart is packaged.
 func packageFlags() []cli.Flag {
-	return []cli.Flag{
+	return append(monorepoFlags(), []cli.Flag{
 		&cli.StringFlag{Name: "version", Usage: "chart version to stamp instead of the one from git (no git repository needed)"},
-		&cli.StringFlag{Name: "tag-prefix", Value: chart.DefaultTagPrefix, Usage: "prefix of release tags; {chart} stands for the chart's name: {chart}/v gives hello/v1.2.0 in a monorepo"},
-		&cli.BoolFlag{Name: "changed", Usage: "monorepo: run for each chart under helm/ or charts/ that changed since its last release tag (or --since)"},
-		&cli.StringFlag{Name: "since", Usage: "with --changed: the git revision to compare with (default: each chart's last release tag)"},
 		&cli.BoolFlag{Name: "allow-build-metadata", Usage: "accept a version with +build metadata (breaks OCI tags and Flux)"},
 		&cli.StringFlag{Name: "branch", Usage: "branch named in dev versions (default: git's current branch)", Sources: cli.EnvVars("CIRCLE_BRANCH")},
 		&cli.StringFlag{Name: "dev-schema", Usage: "dev build versions: rfc (X.Y.Z-r<crc32>t<time>h<sha>, the default) or legacy (X.Y.Z-dev.<branch>.<time>.h<sha>); default: .chartship.yaml devSchema"},
@@ -81,7 +78,7 @@ func packageFlags() []cli.Flag {
 		&cli.StringFlag{Name: "passphrase-file", Usage: "file whose first line unlocks --key"},
 		&cli.StringFlag{Name: "destination", Aliases: []string{"d"}, Value: chart.DefaultDestination, Usage: "directory to write the archive to"},
 		&cli.Int64Flag{Name: "source-date-epoch", Usage: "Unix time for every file in the archive (default: HEAD's commit time)", Sources: cli.EnvVars("SOURCE_DATE_EPOCH")},
-	}
+	}...)
 }
 
 func runPackage(ctx context.Context, cmd *cli.Command) error {

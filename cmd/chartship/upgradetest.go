@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v3"
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 
 	"github.com/chartship/chartship/catalog"
@@ -39,6 +40,7 @@ Example:
 			[]cli.Flag{&cli.StringFlag{Name: "from-catalog", Aliases: []string{"catalog"}, Usage: "catalog the from-versions come from: oci://REGISTRY/NAMESPACE, git+https://…, or a helm repository URL"}},
 			scenarioFlags(),
 			[]cli.Flag{shardFlag()},
+			monorepoFlags(),
 			ociReadFlags(),
 			[]cli.Flag{&cli.BoolFlag{Name: "attest", Category: signFlagCategory, Usage: "attach the signed upgrade-test attestation to the tested version, already pushed to the --catalog oci://… (needs --cosign-key or --cosign-keyless)"}},
 			signFlags(),
@@ -170,6 +172,12 @@ func writeReports(cmd *cli.Command, rep *upgradetest.Report) error {
 }
 
 func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
+	if err := checkSince(cmd); err != nil {
+		return err
+	}
+	if cmd.Bool("changed") {
+		return runUpgradeTestChanged(ctx, cmd)
+	}
 	if cmd.Args().Len() != 1 {
 		return errdef.Usage(errors.New("upgrade-test takes one argument: the package (.tgz) or chart directory to test"))
 	}
@@ -179,14 +187,11 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 	}
 	events, stopProgress := startProgress(cmd, true)
 	defer stopProgress()
-	opts, err := scenarioOptions(cmd)
+	opts, err := upgradeTestOptions(cmd, to)
 	if err != nil {
 		return err
 	}
-	opts.Chart, opts.Progress = to, events
-	if opts.Shard, err = readShard(cmd); err != nil {
-		return err
-	}
+	opts.Progress = events
 	so, err := signOptions(cmd)
 	if err != nil {
 		return err
@@ -206,15 +211,6 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 		}
 		oo.Logger = logger(cmd)
 		if attestTo, err = oci.Open(ref, oo); err != nil {
-			return err
-		}
-	}
-	if ref := cmd.String("from-catalog"); ref != "" && opts.FromFile == "" {
-		oci, err := ociOptions(cmd)
-		if err != nil {
-			return err
-		}
-		if opts.Catalog, err = catalog.Open(ref, catalog.Options{Logger: logger(cmd), OCI: oci}); err != nil {
 			return err
 		}
 	}
@@ -245,6 +241,85 @@ func runUpgradeTest(ctx context.Context, cmd *cli.Command) error {
 		}
 	}
 	return runErr
+}
+
+// upgradeTestOptions reads the flags of an upgrade test of chart to.
+func upgradeTestOptions(cmd *cli.Command, to *chart.Chart) (upgradetest.Options, error) {
+	opts, err := scenarioOptions(cmd)
+	if err != nil {
+		return opts, err
+	}
+	opts.Chart = to
+	if opts.Shard, err = readShard(cmd); err != nil {
+		return opts, err
+	}
+	if ref := cmd.String("from-catalog"); ref != "" && opts.FromFile == "" {
+		oci, err := ociOptions(cmd)
+		if err != nil {
+			return opts, err
+		}
+		if opts.Catalog, err = catalog.Open(ref, catalog.Options{Logger: logger(cmd), OCI: oci}); err != nil {
+			return opts, err
+		}
+	}
+	return opts, nil
+}
+
+// runUpgradeTestChanged tests each chart directory --changed picks, in one cluster.
+func runUpgradeTestChanged(ctx context.Context, cmd *cli.Command) error {
+	root := cmd.Args().First()
+	if root == "" {
+		root = "."
+	}
+	if cmd.Args().Len() > 1 {
+		return errdef.Usage(errors.New("upgrade-test --changed takes one argument: the repository directory (default .)"))
+	}
+	if cmd.String("junit") != "" || cmd.String("result") != "" || cmd.Bool("attest") {
+		return errdef.Usage(errors.New("--junit, --result and --attest take one chart's report: with --changed use -o json (one report per chart), or test each chart on its own"))
+	}
+	dirs, err := changedCharts(ctx, cmd, root)
+	if err != nil || len(dirs) == 0 {
+		if err == nil {
+			err = render(cmd, []*upgradetest.Report{}, func(io.Writer) {})
+		}
+		return err
+	}
+	cluster, err := openCluster(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer closeCluster(ctx, cmd, cluster)
+	reps := []*upgradetest.Report{}
+	var errs []error
+	for _, d := range dirs {
+		to, err := loader.Load(d)
+		if err != nil {
+			errs = append(errs, errdef.Usage(fmt.Errorf("loading chart %s: %w", d, err)))
+			continue
+		}
+		opts, err := upgradeTestOptions(cmd, to)
+		if err != nil {
+			return err
+		}
+		rep, err := upgradetest.Run(ctx, cluster, opts)
+		if interrupted(ctx) {
+			return err
+		}
+		if rep != nil {
+			reps = append(reps, rep)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d, err))
+		}
+	}
+	if err := render(cmd, reps, func(w io.Writer) {
+		for _, r := range reps {
+			r.Text(w)
+		}
+	}); err != nil {
+		return err
+	}
+	return errdef.Join(errs...)
 }
 
 func writeFile(path string, write func(io.Writer) error) error {
