@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"helm.sh/helm/v3/pkg/repo"
@@ -39,7 +40,8 @@ func (g *Catalog) Prune(ctx context.Context, opts catalogdef.PruneOptions) (cata
 		for name, cvs := range idx.Entries {
 			kept := cvs[:0]
 			for _, cv := range cvs {
-				if opts.Match.MatchString(cv.Version) && !cv.Created.IsZero() && cv.Created.Before(cutoff) {
+				if (len(opts.Charts) == 0 || slices.Contains(opts.Charts, name)) && catalogdef.Prunable(cv.Version) &&
+					opts.Match.MatchString(cv.Version) && !cv.Created.IsZero() && cv.Created.Before(cutoff) {
 					res.Removed = append(res.Removed, catalogdef.PrunedVersion{Chart: name, Version: cv.Version, Created: cv.Created})
 					files = append(files, gitArchiveName(cv))
 					continue

@@ -14,13 +14,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	helmchart "helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/repo"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/catalog/gitrepo"
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/internal/gittest"
+	"github.com/chartship/chartship/internal/registrytest"
 )
 
 func TestCatalogPrune(t *testing.T) {
@@ -89,4 +92,54 @@ func TestGitOptionsFromFlagsAndEnv(t *testing.T) {
 	require.NoError(t, cmd.Run(context.Background(), []string{"x", "--retries", "0"}))
 	assert.Equal(t, "chartship-token", got.Token, "CHARTSHIP_GIT_TOKEN wins over GITHUB_TOKEN")
 	assert.Equal(t, 0, got.Retries, "--retries 0 means no retry, in the library too")
+}
+
+// TestCatalogPruneOCI: dev builds older than the age go from an OCI test
+// namespace (dry run first); releases never, whatever --match says; days are accepted.
+func TestCatalogPruneOCI(t *testing.T) {
+	ociClearEnv(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg := registrytest.New(t)
+	ref := reg.Ref("test-charts")
+	dir := t.TempDir()
+	for _, v := range []string{"1.0.0", "1.0.1-dev.main.20261201000000.h1111111", "1.0.1-dev.main.20261201000100.h2222222"} {
+		path, err := chartutil.Save(&helmchart.Chart{Metadata: &helmchart.Metadata{APIVersion: "v2", Name: "hello", Version: v}}, dir)
+		require.NoError(t, err)
+		var stdout, stderr bytes.Buffer
+		require.Equal(t, exitOK, run(context.Background(), []string{"chartship", "publish", path, "--to", ref, "--plain-http"}, &stdout, &stderr), stderr.String())
+	}
+	versions := func() []string {
+		c, err := catalog.Open(ref, catalog.Options{OCI: oci.Options{PlainHTTP: true}})
+		require.NoError(t, err)
+		vs, err := c.Versions(context.Background(), "hello")
+		require.NoError(t, err)
+		return vs
+	}
+	prune := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), append([]string{"chartship", "catalog", "prune", "--to", ref, "--plain-http", "--match", "."}, args...), &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	code, _, stderr := prune("--older-than", "30d")
+	assert.Equal(t, exitUsage, code, "no --chart, and the registry lists nothing: never a silent 0")
+	assert.Contains(t, stderr, "name the charts to prune with --chart")
+
+	code, stdout, stderr := prune("--older-than", "30d", "--chart", "hello")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "pruned 0 versions")
+
+	time.Sleep(1100 * time.Millisecond) // the versions' age passes 1s: not a timing assertion
+	code, stdout, stderr = prune("--older-than", "1s", "--dry-run", "--chart", "hello")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "would prune 2 versions")
+	assert.Len(t, versions(), 3, "a dry run changes nothing")
+
+	code, stdout, stderr = prune("--older-than", "1s", "--chart", "hello")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "pruned hello 1.0.1-dev.main.20261201000000.h1111111")
+	assert.Equal(t, []string{"1.0.0"}, versions(), "the release stays although --match . matches it")
+
+	code, _, stderr = prune("--older-than", "soon")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "give a positive age such as 30d")
 }

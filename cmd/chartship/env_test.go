@@ -59,6 +59,7 @@ var sameMeaningWording = map[string]string{
 	"dry-run":      "change nothing, print what would change",
 	"to":           "the catalog(s) written to (published to, pruned)",
 	"github-token": "the GitHub token",
+	"chart":        "a chart's name: the one bump rolls out, the ones a prune looks at",
 	"from-catalog": "the catalog the upgrade test's from-versions come from; release also takes names from .chartship.yaml and has a default",
 	"version":      "the chart version this run is about: stamped by package/release, rolled out by bump",
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/chartship/chartship/internal/errdef"
 )
 
@@ -89,6 +91,16 @@ type PruneOptions struct {
 	Match     *regexp.Regexp // matched against the version, e.g. `-dev\.`
 	OlderThan time.Duration
 	DryRun    bool // list what would go, change nothing
+	// Charts limits the prune to these charts; an OCI registry that can't
+	// list its repositories needs them.
+	Charts []string
+}
+
+// Prunable reports whether a version may be pruned at all: pre-releases
+// (dev builds) only — a release is never pruned, whatever Match says.
+func Prunable(version string) bool {
+	v, err := semver.StrictNewVersion(version)
+	return err == nil && v.Prerelease() != ""
 }
 
 // PrunedVersion is one removed (or, in a dry run, removable) version.
