@@ -84,7 +84,6 @@ type Step struct {
 type Result struct {
 	Chart             string   `json:"chart"`
 	From              []string `json:"from"`
-	FromSource        string   `json:"fromSource,omitempty"`
 	To                string   `json:"to"`
 	FirstRelease      bool     `json:"firstRelease,omitempty"`
 	KubernetesVersion string   `json:"kubernetesVersion"`
@@ -94,7 +93,7 @@ type Result struct {
 
 // Result returns the short result document.
 func (r *Report) Result() Result {
-	return Result{Chart: r.Chart, From: r.From, FromSource: r.FromSource, To: r.To, FirstRelease: r.FirstRelease,
+	return Result{Chart: r.Chart, From: r.From, To: r.To, FirstRelease: r.FirstRelease,
 		KubernetesVersion: r.KubernetesVersion, Seconds: r.Seconds, Passed: r.Passed}
 }
 

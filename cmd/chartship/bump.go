@@ -66,7 +66,7 @@ of the same chart), or pushes straight to --push-to.`,
 			&cli.StringFlag{Name: "bump-branch", Usage: "branch to commit bumps on (default chartship/bump-<chart>-<version>)"},
 			&cli.StringFlag{Name: "push-to", Usage: "push the commit straight onto this branch (no pull request)"},
 			&cli.BoolFlag{Name: "pr", Usage: "open (or update) a GitHub pull request"},
-			&cli.IntFlag{Name: "parallel", Value: gitops.DefaultBumpParallel, Usage: "repositories bumped at once (each gets its own commit and pull request)"},
+			&cli.IntFlag{Name: "bump-parallel", Value: gitops.DefaultBumpParallel, Usage: "repositories bumped at once"},
 			&cli.StringFlag{Name: "message", Usage: "commit message Go template over .Chart .Version .Changes (first line: PR title; default \"chore: bump {{.Chart}} to {{.Version}}\" and the list of changes)"},
 			&cli.StringFlag{Name: "github-token", Usage: "GitHub token for --pr (and git over HTTPS when --git-token is unset)", Sources: cli.EnvVars("GITHUB_TOKEN")},
 			&cli.StringFlag{Name: "github-api", Usage: "GitHub API base URL (GitHub Enterprise: https://HOST/api/v3/)", Sources: cli.EnvVars("GITHUB_API_URL")},
@@ -143,7 +143,7 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 
 	out := &bumpResult{Chart: req.Chart, Version: req.Version, Repos: []*gitops.Result{}}
 	var errs []error
-	results, rerrs := gitops.BumpAll(ctx, repos, req, opts, cmd.Int("parallel"))
+	results, rerrs := gitops.BumpAll(ctx, repos, req, opts, cmd.Int("bump-parallel"))
 	for i, repo := range repos {
 		res, err := results[i], rerrs[i]
 		if res != nil {

@@ -38,6 +38,8 @@ func TestPackageDevSchemaAndNobuild(t *testing.T) {
 	code, _, stderr = chartship(t, "package", dir, "-d", dest)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, ".chartship.yaml: devSchema: \"semver\"")
+	// a bad file is reported first (.chartship.yaml is read whole, strictly); with a good one, the flag
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".chartship.yaml"), []byte("devSchema: legacy\n"), 0o644))
 	code, _, stderr = chartship(t, "package", dir, "-d", dest, "--dev-schema", "nope")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, `dev version schema "nope"`)

@@ -51,7 +51,7 @@ func TestMonorepoChanged(t *testing.T) {
 	out := pkgs()
 	require.Len(t, out, 1, "only world changed since world/v2.0.0")
 	assert.Equal(t, "world", out[0]["name"], "named after its directory, no --allow-name-mismatch")
-	assert.True(t, strings.HasPrefix(out[0]["version"], "2.0.1-dev.main."), out[0]["version"])
+	assert.True(t, strings.HasPrefix(out[0]["version"], "2.0.1-"), "a dev build after world/v2.0.0: %s", out[0]["version"])
 
 	out = pkgs("--since", "HEAD~1")
 	require.Len(t, out, 1)

@@ -17,7 +17,7 @@ import (
 var renamedFlags = map[string]map[string]string{
 	"publish":      {"branch": "catalog-branch"},
 	"prune":        {"branch": "catalog-branch"},
-	"bump":         {"branch": "bump-branch", "catalog": "app-catalog"},
+	"bump":         {"branch": "bump-branch", "catalog": "app-catalog", "parallel": "bump-parallel"},
 	"upgrade-test": {},
 }
 
