@@ -32,7 +32,7 @@ func TestUpgradeTestCommandAttest(t *testing.T) {
 	t.Setenv("COSIGN_PASSWORD", "pw")
 	code, _, errOut = runCLI(t, "upgrade-test", upgradeTestdata("hello-1.1.0"), "--catalog", "https://charts.example.com", "--attest", "--cosign-key", key)
 	assert.Equal(t, exitUsage, code)
-	assert.Contains(t, errOut, "give --catalog oci://REGISTRY/NAMESPACE")
+	assert.Contains(t, errOut, "give --from-catalog oci://REGISTRY/NAMESPACE")
 
 	kc := testcluster.Kubeconfig(t)
 	reg := registrytest.New(t)

@@ -60,8 +60,14 @@ var sameMeaningWording = map[string]string{
 	"to":           "the catalog(s) written to (published to, pruned)",
 	"github-token": "the GitHub token",
 	"chart":        "a chart's name: the one bump rolls out, the ones a prune looks at",
-	"from-catalog": "the catalog the upgrade test's from-versions come from; release also takes names from .chartship.yaml and has a default",
-	"version":      "the chart version this run is about: stamped by package/release, rolled out by bump",
+	// signing (cosign's own spelling: --key is the private key to sign, the public key to verify)
+	"cosign-key":           "the cosign key: its private half signs (publish, release, upgrade-test --attest), its public half verifies (verify, bump)",
+	"trusted-root":         "the sigstore trusted root keyless signatures verify against",
+	"require-upgrade-test": "require a signed upgrade-test attestation of the upgrade",
+	"from":                 "the from-version(s) of an upgrade test (verify: the one its attestation names)",
+	"request-timeout":      "abandon and retry a remote request that makes no progress; publish covers git transfers too",
+	"from-catalog":         "the catalog the upgrade test's from-versions come from; release also takes names from .chartship.yaml and has a default",
+	"version":              "the chart version this run is about: stamped by package/release, rolled out by bump",
 }
 
 // TestEnvironmentVariablesHaveOneMeaning: one environment variable never sets flags
