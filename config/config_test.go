@@ -174,8 +174,16 @@ func TestREADME(t *testing.T) {
 	var root map[string]any
 	require.NoError(t, json.Unmarshal(Schema, &root))
 	schemaKeys(root, "", &keys)
+	// the reference is the table of the README's .chartship.yaml section
+	section := string(readme)
+	start := strings.Index(section, "\n## `.chartship.yaml`\n")
+	require.GreaterOrEqual(t, start, 0, "README has a .chartship.yaml section")
+	section = section[start+1:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
 	var listed []string
-	for _, m := range refRow.FindAllStringSubmatch(string(readme), -1) {
+	for _, m := range refRow.FindAllStringSubmatch(section, -1) {
 		listed = append(listed, strings.ReplaceAll(m[1], "[].", "."))
 	}
 	sort.Strings(keys)
