@@ -26,6 +26,7 @@ import (
 
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/suggest"
 )
 
 // FileName is the configuration's file name.
@@ -223,7 +224,7 @@ func explain(name string, err error) error {
 		if m := unknownField.FindStringSubmatch(e); m != nil {
 			known := keysOf(m[3])
 			hint := ""
-			if s := closest(m[2], known); s != "" {
+			if s := suggest.Closest(m[2], known); s != "" {
 				hint = fmt.Sprintf("; did you mean %s?", s)
 			}
 			lines = append(lines, fmt.Sprintf("%s:%s: unknown key %q%s (known here: %s)", name, m[1], m[2], hint, strings.Join(known, ", ")))
@@ -272,37 +273,6 @@ func Keys(t reflect.Type) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// closest is the key within two edits of s (a typo), or "".
-func closest(s string, keys []string) string {
-	best, bestD := "", 3
-	for _, k := range keys {
-		if d := distance(strings.ToLower(s), strings.ToLower(k)); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // Validate checks values the schema also checks, with errors naming the key.

@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/suggest"
 )
 
 // renamedFlags are flags that had another name (one name meant different
@@ -59,7 +59,7 @@ func usageError(cmd *cli.Command, err error) error {
 			return errdef.Usage(fmt.Errorf("%s: --%s is called --%s now (and reads $%s); %s", path, name, to, envName(to), help))
 		}
 		hint := ""
-		if s := suggest(name, flagNames(cmd)); s != "" {
+		if s := suggest.Closest(name, flagNames(cmd)); s != "" {
 			hint = "; did you mean --" + s + "?"
 		}
 		return errdef.Usage(fmt.Errorf("%s: unknown flag --%s%s %s", path, name, hint, "("+help+")"))
@@ -77,7 +77,7 @@ func unknownCommand(cmd *cli.Command, name string) error {
 	}
 	path := cmd.FullName()
 	hint := ""
-	if s := suggest(name, names); s != "" {
+	if s := suggest.Closest(name, names); s != "" {
 		hint = "; did you mean " + s + "?"
 	}
 	return errdef.Usage(fmt.Errorf("%s: unknown command %q%s (see `%s --help`)", path, name, hint, path))
@@ -91,44 +91,4 @@ func flagNames(cmd *cli.Command) []string {
 		}
 	}
 	return out
-}
-
-// suggest returns the candidate closest to s, if close enough to be a typo.
-func suggest(s string, candidates []string) string {
-	best, bestD := "", -1
-	sort.Strings(candidates)
-	for _, c := range candidates {
-		d := editDistance(s, c)
-		if (strings.HasPrefix(c, s) || strings.HasSuffix(c, "-"+s)) && len(s) >= 3 {
-			d = min(d, 1)
-		}
-		if bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if bestD < 0 || bestD > max(2, len(s)/3) {
-		return ""
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
