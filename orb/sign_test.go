@@ -14,6 +14,7 @@ import (
 
 	"github.com/chartship/chartship/internal/registrytest"
 	"github.com/chartship/chartship/internal/signtest"
+	"github.com/chartship/chartship/internal/testcluster"
 	"github.com/chartship/chartship/sign"
 )
 
@@ -24,46 +25,15 @@ import (
 // saying the signature does not verify with that key, and with require-upgrade-test fails
 // for the chart released without an upgrade test (no attestation).
 func TestOrbSignsAndVerifies(t *testing.T) {
-	bin := install(t, releaseServer(t))
-	reg := registrytest.New(t)
-	key, pub := signtest.KeyPair(t, t.TempDir(), "orb-pw")
+	s := signedRelease(t, "")
+	tmp, app, env, reg, pub := s.tmp, s.app, s.env, s.reg, s.pub
 	_, otherPub := signtest.KeyPair(t, t.TempDir(), "other-pw")
-	pem, err := os.ReadFile(key)
-	require.NoError(t, err)
-
-	app := filepath.Join(t.TempDir(), "hello")
-	require.NoError(t, os.CopyFS(app, os.DirFS("../testdata/charts/hello")))
-	env := circleEnv(t, bin)
-	git := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir, cmd.Env = app, env
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "git %v: %s", args, out)
-		return strings.TrimSpace(string(out))
-	}
-	git("init", "--quiet", "--initial-branch=main")
-	git("add", "-A")
-	git("commit", "--quiet", "-m", "hello chart")
-	git("tag", "v1.0.0")
-	tmp := t.TempDir()
-	env = append(env, "CIRCLE_SHA1="+git("rev-parse", "HEAD"), "CIRCLE_BRANCH=main", "CIRCLE_TAG=v1.0.0",
-		"CIRCLE_WORKING_DIRECTORY="+app, "TMPDIR="+tmp,
-		"ORBTEST_COSIGN_KEY="+string(pem), "COSIGN_PASSWORD=orb-pw")
-
-	_, _, err = script(t, "release").run(t, app, env, map[string]string{
-		"catalogs": reg.Ref("charts"), "upgrade-test": "false", "cosign-key-var": "ORBTEST_COSIGN_KEY",
-		"results": t.TempDir(), "extra-args": "--plain-http"})
-	require.NoError(t, err)
 	leftovers, err := os.ReadDir(tmp)
 	require.NoError(t, err)
 	assert.Empty(t, leftovers, "the release leaves no copy of the private key behind")
 
 	ref := reg.Ref("charts") + "/hello:1.0.0"
-	// verify runs without the signer's secrets, as a separate job would.
-	verifyEnv := slices.DeleteFunc(slices.Clone(env), func(s string) bool {
-		return strings.HasPrefix(s, "ORBTEST_COSIGN_KEY=") || strings.HasPrefix(s, "COSIGN_PASSWORD=")
-	})
+	verifyEnv := withoutSecrets(env)
 	stdout, _, err := script(t, "verify").run(t, app, verifyEnv, map[string]string{
 		"ref": ref, "cosign-key": pub, "extra-args": "--plain-http"})
 	require.NoError(t, err)
@@ -91,4 +61,77 @@ func assertExit(t *testing.T, err error, code int) {
 	var ee *exec.ExitError
 	require.True(t, errors.As(err, &ee), "want exit %d, got %v", code, err)
 	assert.Equal(t, code, ee.ExitCode())
+}
+
+// signing is an app repository whose v1.0.0 the orb's release has pushed, signed, to an
+// in-process registry (without an upgrade test).
+type signing struct {
+	app, tmp string
+	env      []string // the job's, with the key in ORBTEST_COSIGN_KEY and COSIGN_PASSWORD
+	reg      *registrytest.Registry
+	pub      string
+	tag      func(tag string) []string // commits and tags, returning the job's environment
+}
+
+func signedRelease(t *testing.T, kubeconfig string) signing {
+	t.Helper()
+	bin := install(t, releaseServer(t))
+	s := signing{reg: registrytest.New(t), tmp: t.TempDir()}
+	var key string
+	key, s.pub = signtest.KeyPair(t, t.TempDir(), "orb-pw")
+	pem, err := os.ReadFile(key)
+	require.NoError(t, err)
+
+	s.app = filepath.Join(t.TempDir(), "hello")
+	require.NoError(t, os.CopyFS(s.app, os.DirFS("../testdata/charts/hello")))
+	base := circleEnv(t, bin)
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir, cmd.Env = s.app, base
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "git %v: %s", args, out)
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "--quiet", "--initial-branch=main")
+	s.tag = func(tag string) []string {
+		git("add", "-A")
+		git("commit", "--quiet", "--allow-empty", "-m", "release "+tag)
+		git("tag", tag)
+		return append(slices.Clone(base), "CIRCLE_SHA1="+git("rev-parse", "HEAD"), "CIRCLE_BRANCH=main", "CIRCLE_TAG="+tag,
+			"CIRCLE_WORKING_DIRECTORY="+s.app, "TMPDIR="+s.tmp, "KUBECONFIG="+kubeconfig,
+			"ORBTEST_COSIGN_KEY="+string(pem), "COSIGN_PASSWORD=orb-pw")
+	}
+	s.env = s.tag("v1.0.0")
+	_, _, err = script(t, "release").run(t, s.app, s.env, map[string]string{
+		"catalogs": s.reg.Ref("charts"), "upgrade-test": "false", "cosign-key-var": "ORBTEST_COSIGN_KEY",
+		"results": t.TempDir(), "extra-args": "--plain-http"})
+	require.NoError(t, err)
+	return s
+}
+
+// withoutSecrets is env without the signer's key and password: verify runs without them,
+// as a separate job would.
+func withoutSecrets(env []string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(s string) bool {
+		return strings.HasPrefix(s, "ORBTEST_COSIGN_KEY=") || strings.HasPrefix(s, "COSIGN_PASSWORD=")
+	})
+}
+
+// A release upgrade-tested in the test cluster carries the signed upgrade-test
+// attestation, and the orb's verify with require-upgrade-test passes, printing the
+// upgrade it proves.
+func TestOrbVerifiesTheSignedUpgradeTest(t *testing.T) {
+	kc := testcluster.Kubeconfig(t)
+	s := signedRelease(t, kc)
+	env := s.tag("v1.1.0")
+	_, _, err := script(t, "release").run(t, s.app, env, map[string]string{
+		"catalogs": s.reg.Ref("charts"), "cosign-key-var": "ORBTEST_COSIGN_KEY", "results": t.TempDir(),
+		"extra-args": "--plain-http --cluster kubeconfig --skip-tests --timeout 2m"})
+	require.NoError(t, err)
+	stdout, _, err := script(t, "verify").run(t, s.app, withoutSecrets(env), map[string]string{
+		"ref": s.reg.Ref("charts") + "/hello:1.1.0", "cosign-key": s.pub, "require-upgrade-test": "true", "extra-args": "--plain-http"})
+	require.NoError(t, err)
+	assert.Contains(t, stdout, "  verified "+sign.UpgradeTestPredicateType+"  ")
+	assert.Regexp(t, `(?m)^  upgrade test passed: hello 1\.1\.0 from 1\.0\.0 on Kubernetes v?\d+\.\d+`, stdout)
 }
