@@ -145,6 +145,10 @@ type Bump struct {
 type Commits struct {
 	Author    Identity `yaml:"author"`
 	Committer Identity `yaml:"committer"`
+	// SigningKey signs the commits: an SSH key file (relative to the file's
+	// directory) or, with SigningFormat openpgp, a gpg key id.
+	SigningKey    string `yaml:"signingKey"`
+	SigningFormat string `yaml:"signingFormat"` // ssh (default) or openpgp
 }
 
 // Identity is a git identity.
@@ -325,6 +329,14 @@ func (f *File) Validate() error {
 		if (id.id.Name == "") != (id.id.Email == "") {
 			return fmt.Errorf("%s: give both name and email", id.key)
 		}
+	}
+	switch f.Commits.SigningFormat {
+	case "", "ssh", "openpgp":
+	default:
+		return fmt.Errorf("commits.signingFormat: %q is no signing format: use ssh or openpgp", f.Commits.SigningFormat)
+	}
+	if f.Commits.SigningFormat != "" && f.Commits.SigningKey == "" {
+		return errors.New("commits.signingFormat without commits.signingKey: give the key")
 	}
 	return nil
 }

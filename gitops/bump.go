@@ -42,6 +42,8 @@ type BumpOptions struct {
 	Author  Signature // commit author; default DefaultAuthor
 	// Committer of the commits; default Author.
 	Committer Signature
+	// Sign signs the bump commits with git (SSH or OpenPGP key); zero: unsigned.
+	Sign gitcli.Signing
 	// Plan tunes the planning.
 	Plan Options
 	// Retries bounds how often a push to PushTo that the remote rejected
@@ -69,7 +71,7 @@ func (o BumpOptions) Validate() error {
 	case o.Retries < 0:
 		return errdef.Usage(fmt.Errorf("--retries %d: give 0 (never retry) or more", o.Retries))
 	}
-	return nil
+	return o.Sign.Validate()
 }
 
 // DefaultMessage is the commit message template.
@@ -206,7 +208,7 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	g, base, err := clone(ctx, r, filepath.Join(tmp, "repo"), opts.Author, opts.Committer)
+	g, base, err := clone(ctx, r, filepath.Join(tmp, "repo"), opts.Author, opts.Committer, opts.Sign)
 	if err != nil {
 		return nil, err
 	}
@@ -273,6 +275,9 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 			return nil, errdef.Usage(fmt.Errorf("--message template: %w", err))
 		}
 		commit, err := g.commitMessage(ctx, plan.Files(), msg.String())
+		if errors.Is(err, errdef.ErrUsage) { // the signing key (gitcli.Signing.Explain)
+			return nil, fmt.Errorf("%s: %w", r.display, err)
+		}
 		if err != nil {
 			return nil, errdef.External(fmt.Errorf("commit the bump: %w", err))
 		}

@@ -80,13 +80,14 @@ type git struct {
 	remote remote
 }
 
-func newGit(dir string, r remote, author, committer Signature) *git {
+func newGit(dir string, r remote, author, committer Signature, sign gitcli.Signing) *git {
 	if committer.Name == "" {
 		committer = author
 	}
 	return &git{remote: r, repo: &gitcli.Repo{
 		Dir:  dir,
 		Auth: gitcli.Auth{Username: r.auth.Username, Token: r.auth.Password},
+		Sign: sign,
 		Env: []string{
 			"GIT_AUTHOR_NAME=" + author.Name, "GIT_AUTHOR_EMAIL=" + author.Email,
 			"GIT_COMMITTER_NAME=" + committer.Name, "GIT_COMMITTER_EMAIL=" + committer.Email,
@@ -105,8 +106,8 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 }
 
 // clone clones r into dir and returns the default branch.
-func clone(ctx context.Context, r remote, dir string, author, committer Signature) (*git, string, error) {
-	g := newGit(filepath.Dir(dir), r, author, committer)
+func clone(ctx context.Context, r remote, dir string, author, committer Signature, sign gitcli.Signing) (*git, string, error) {
+	g := newGit(filepath.Dir(dir), r, author, committer, sign)
 	if _, err := g.run(ctx, "clone", "--quiet", "--no-tags", "--depth=1", "--no-single-branch", r.url, dir); err != nil {
 		return nil, "", errdef.External(fmt.Errorf("clone the GitOps repository: %w; check the URL and the credentials ($CHARTSHIP_GIT_TOKEN or $GITHUB_TOKEN)", err))
 	}
@@ -139,8 +140,8 @@ func (g *git) commitMessage(ctx context.Context, files []string, message string)
 		return "", err
 	}
 	f.Close()
-	if _, err := g.run(ctx, "-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "--cleanup=strip", "-F", f.Name()); err != nil {
-		return "", err
+	if _, err := g.run(ctx, "commit", g.repo.Sign.SignArg(), "--quiet", "--no-verify", "--cleanup=strip", "-F", f.Name()); err != nil {
+		return "", g.repo.Sign.Explain(err)
 	}
 	return g.run(ctx, "rev-parse", "HEAD")
 }

@@ -64,7 +64,9 @@ type Options struct {
 	// GIT_COMMITTER_* from the environment, else "chartship". Committer
 	// defaults to Author.
 	Author, Committer Identity
-	Logger            *slog.Logger
+	// Sign signs the catalog's commits with git (SSH or OpenPGP); zero: unsigned.
+	Sign   git.Signing
+	Logger *slog.Logger
 }
 
 // Identity is a git identity (user.name, user.email).
@@ -87,7 +89,7 @@ func (o Options) Validate() error {
 	if o.RequestTimeout < 0 {
 		return errdef.Usage(fmt.Errorf("--request-timeout %s: give a positive duration such as 30s", o.RequestTimeout))
 	}
-	return nil
+	return o.Sign.Validate()
 }
 
 const (
@@ -208,7 +210,7 @@ func (g *Catalog) checkout(ctx context.Context) (*gitobj.View, error) {
 	}
 	v, err := gitobj.Open(ctx, gitobj.Options{
 		Remote: g.remote, Branch: g.opts.Branch, Auth: auth, SSHKey: g.opts.SSHKey,
-		Files: []string{"index.yaml"}, Env: gitIdentityEnv(g.opts.Author, g.opts.Committer), Logger: g.log, StallTimeout: g.opts.RequestTimeout,
+		Files: []string{"index.yaml"}, Env: gitIdentityEnv(g.opts.Author, g.opts.Committer), Sign: g.opts.Sign, Logger: g.log, StallTimeout: g.opts.RequestTimeout,
 	})
 	return v, g.viewErr(err)
 }
@@ -328,6 +330,9 @@ func (g *Catalog) attempt(ctx context.Context, w *gitobj.View, change gitChange)
 		return true, false, false, err
 	}
 	commit, err := w.Commit(ctx, names, msg)
+	if errors.Is(err, errdef.ErrUsage) { // the signing key (git.Signing.Explain)
+		return true, false, false, fmt.Errorf("catalog %s: %w", g.name, err)
+	}
 	if err != nil {
 		return true, false, false, g.gitExternal("committing", err)
 	}

@@ -134,6 +134,9 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	opts.Author, opts.Committer = gitops.Signature(author), gitops.Signature(committer)
+	if opts.Sign, err = commitSigning(cmd); err != nil {
+		return err
+	}
 	if err := opts.Validate(); err != nil {
 		return err
 	}

@@ -103,6 +103,12 @@ func configSettings(f *config.File) []configSetting {
 	add("commits.author.email", "commit-author-email", f.Commits.Author.Email)
 	add("commits.committer.name", "committer-name", f.Commits.Committer.Name)
 	add("commits.committer.email", "committer-email", f.Commits.Committer.Email)
+	if key := f.Commits.SigningKey; key != "" && f.Commits.SigningFormat != "openpgp" {
+		add("commits.signingKey", "commit-signing-key", f.Path(key))
+	} else {
+		add("commits.signingKey", "commit-signing-key", key)
+	}
+	add("commits.signingFormat", "commit-signing-format", f.Commits.SigningFormat)
 	return out
 }
 

@@ -41,7 +41,15 @@ func commitFlags() []cli.Flag {
 		&cli.StringFlag{Name: "commit-author-email", Sources: cli.EnvVars("GIT_AUTHOR_EMAIL"), Usage: "e-mail of the author of chartship's commits"},
 		&cli.StringFlag{Name: "committer-name", Sources: cli.EnvVars("GIT_COMMITTER_NAME"), Usage: "committer of chartship's commits (default: the author)"},
 		&cli.StringFlag{Name: "committer-email", Sources: cli.EnvVars("GIT_COMMITTER_EMAIL"), Usage: "e-mail of the committer of chartship's commits"},
+		&cli.StringFlag{Name: "commit-signing-key", Usage: "sign chartship's commits with this key: an SSH private key file without a passphrase (or its .pub with ssh-agent), or with --commit-signing-format openpgp a gpg key id ($GNUPGHOME)", TakesFile: true},
+		&cli.StringFlag{Name: "commit-signing-format", Usage: "format of --commit-signing-key: ssh or openpgp (default ssh)"},
 	}
+}
+
+// commitSigning reads the commit signing flags (zero: unsigned commits).
+func commitSigning(cmd *cli.Command) (git.Signing, error) {
+	s := git.Signing{Key: cmd.String("commit-signing-key"), Format: cmd.String("commit-signing-format")}
+	return s, s.Validate()
 }
 
 // commitIdentities reads the commit flags: author and committer (zero: unset).
@@ -68,6 +76,9 @@ func gitOptions(cmd *cli.Command) (gitrepo.Options, error) {
 	o.RequestTimeout = cmd.Duration("request-timeout")
 	var err error
 	if o.Author, o.Committer, err = commitIdentities(cmd); err != nil {
+		return o, err
+	}
+	if o.Sign, err = commitSigning(cmd); err != nil {
 		return o, err
 	}
 	if err := o.Validate(); err != nil {

@@ -39,6 +39,9 @@ type Repo struct {
 	Logger *slog.Logger
 	// Env is added to git's environment (e.g. GIT_AUTHOR_NAME=…).
 	Env []string
+	// Sign configures commit signing for every command (commits are signed
+	// when the caller passes Sign.SignArg()).
+	Sign Signing
 	// StallTimeout makes git abandon an HTTP(S) transfer that moves less than
 	// one byte a second for this long (http.lowSpeedLimit/lowSpeedTime, whole
 	// seconds, at least 1); 0 leaves git's own settings. The failure matches
@@ -107,7 +110,7 @@ func (r *Repo) runW(ctx context.Context, stdout io.Writer, args ...string) error
 
 func (r *Repo) runIO(ctx context.Context, stdin io.Reader, stdout io.Writer, args ...string) error {
 	log := logging.OrDiscard(r.Logger)
-	full := append(append(r.authArgs(), r.stallArgs()...), args...)
+	full := append(append(append(r.authArgs(), r.stallArgs()...), r.Sign.configArgs()...), args...)
 	cmd := exec.CommandContext(ctx, "git", full...)
 	cmd.Dir = r.Dir
 	cmd.Env = append(append(os.Environ(), r.Env...), r.authEnv()...)

@@ -39,6 +39,8 @@ type Options struct {
 	// Refresh (when the tip has them), e.g. "index.yaml".
 	Files []string
 	Env   []string // added to git's environment (e.g. the committer)
+	// Sign signs the commits Commit makes (git.Signing; zero: unsigned).
+	Sign git.Signing
 	// StallTimeout abandons a transfer that stalls this long (git.Repo.StallTimeout).
 	StallTimeout time.Duration
 	Logger       *slog.Logger
@@ -102,7 +104,7 @@ func Open(ctx context.Context, opts Options) (*View, error) {
 	log := logging.OrDiscard(opts.Logger)
 	gitDir := filepath.Join(tmp, "repo.git")
 	outer := &git.Repo{Dir: tmp, Auth: auth, Logger: log, Env: opts.Env, StallTimeout: opts.StallTimeout}
-	v.Repo = &git.Repo{Dir: gitDir, Auth: auth, Logger: log, Env: opts.Env, StallTimeout: opts.StallTimeout}
+	v.Repo = &git.Repo{Dir: gitDir, Auth: auth, Logger: log, Env: opts.Env, StallTimeout: opts.StallTimeout, Sign: opts.Sign}
 
 	args := []string{"ls-remote", "--symref", opts.Remote, "HEAD"}
 	if opts.Branch != "" {
@@ -355,12 +357,12 @@ func (v *View) Commit(ctx context.Context, names []string, msg string) (string, 
 			return "", fmt.Errorf("git wrote tree %x where %x was expected", ids[i], id)
 		}
 	}
-	args := []string{"commit-tree", hex.EncodeToString(ids[len(ids)-1]), "-m", msg}
+	args := []string{"commit-tree", v.Repo.Sign.SignArg(), hex.EncodeToString(ids[len(ids)-1]), "-m", msg}
 	if !v.Fresh {
 		args = append(args, "-p", "refs/heads/"+v.Branch)
 	}
 	out, err := v.Repo.Run(ctx, args...)
-	return strings.TrimSpace(out), err
+	return strings.TrimSpace(out), v.Repo.Sign.Explain(err)
 }
 
 // hashObjects writes the files at paths into the repository as objects of type

@@ -1,0 +1,53 @@
+package gittest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// SSHSigningKey makes an ed25519 key without a passphrase with ssh-keygen in a
+// temporary directory and returns the private key's file and an allowed-signers
+// file (gpg.ssh.allowedSignersFile) that trusts it for every principal. It
+// skips the test when ssh-keygen is missing.
+func SSHSigningKey(t testing.TB) (key, allowedSigners string) {
+	t.Helper()
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("ssh-keygen is not installed")
+	}
+	dir := t.TempDir()
+	key = filepath.Join(dir, "signing_ed25519")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "chartship test", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	pub, err := os.ReadFile(key + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowedSigners = filepath.Join(dir, "allowed_signers")
+	if err := os.WriteFile(allowedSigners, []byte(`* namespaces="git" `+strings.TrimSpace(string(pub))+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return key, allowedSigners
+}
+
+// VerifyCommit runs git verify-commit on rev in the repository dir with the
+// given extra config (e.g. gpg.ssh.allowedSignersFile=FILE) and returns git's
+// output and whether the signature was good.
+func VerifyCommit(t testing.TB, dir, rev string, config ...string) (string, bool) {
+	t.Helper()
+	args := []string{}
+	for _, c := range config {
+		args = append(args, "-c", c)
+	}
+	cmd := exec.Command("git", append(args, "verify-commit", "--raw", rev)...)
+	cmd.Dir = dir
+	cmd.Env = Env()
+	if gh := os.Getenv("GNUPGHOME"); gh != "" {
+		cmd.Env = append(cmd.Env, "GNUPGHOME="+gh)
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err == nil
+}
