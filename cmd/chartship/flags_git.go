@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -46,10 +47,11 @@ func commitFlags() []cli.Flag {
 	}
 }
 
-// commitSigning reads the commit signing flags (zero: unsigned commits).
+// commitSigning reads the commit signing flags (zero: unsigned commits) and
+// signs a throwaway commit with the key, so a key git can't use fails at once.
 func commitSigning(cmd *cli.Command) (git.Signing, error) {
 	s := git.Signing{Key: cmd.String("commit-signing-key"), Format: cmd.String("commit-signing-format")}
-	return s, s.Validate()
+	return s, s.Check(context.Background())
 }
 
 // commitIdentities reads the commit flags: author and committer (zero: unset).

@@ -42,6 +42,14 @@ func TestCommitSigning(t *testing.T) {
 	assert.Contains(t, stderr, "commit signing key "+missing)
 	assert.Empty(t, strings.TrimSpace(gittest.Git(t, cat2, "for-each-ref")), "nothing pushed")
 
+	garbage := filepath.Join(t.TempDir(), "id_garbage")
+	require.NoError(t, os.WriteFile(garbage, []byte("secret material\n"), 0o600))
+	code, _, stderr = chartship(t, "publish", pkg, "--to", "git+file://"+cat2, "--commit-signing-key", garbage)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "signing the commit with the SSH key "+garbage+" failed")
+	assert.NotContains(t, stderr, "secret material")
+	assert.Empty(t, strings.TrimSpace(gittest.Git(t, cat2, "for-each-ref")), "nothing pushed")
+
 	code, _, stderr = chartship(t, "publish", pkg, "--to", "git+file://"+cat2, "--commit-signing-key", key, "--commit-signing-format", "x509")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, `"x509"`)

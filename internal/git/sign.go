@@ -1,6 +1,7 @@
 package git
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -124,4 +125,34 @@ func formatName(f string) string {
 		return "OpenPGP"
 	}
 	return "SSH"
+}
+
+// Check signs a commit of the empty tree in a throwaway repository with git,
+// as the real commits will be signed, so that a key git can't use fails before
+// anything is built or pushed (the error as Explain gives it).
+func (s Signing) Check(ctx context.Context) error {
+	if !s.Enabled() {
+		return nil
+	}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "chartship-sign-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	r := &Repo{Dir: dir, Sign: s, Env: []string{
+		"GIT_AUTHOR_NAME=chartship", "GIT_AUTHOR_EMAIL=chartship@invalid",
+		"GIT_COMMITTER_NAME=chartship", "GIT_COMMITTER_EMAIL=chartship@invalid",
+	}}
+	if _, err := r.Run(ctx, "init", "--quiet", "--bare"); err != nil {
+		return err
+	}
+	tree, err := r.RunIn(ctx, strings.NewReader(""), "hash-object", "-t", "tree", "-w", "--stdin")
+	if err != nil {
+		return err
+	}
+	_, err = r.Run(ctx, "commit-tree", s.SignArg(), "-m", "chartship: signing check", strings.TrimSpace(tree))
+	return s.Explain(err)
 }

@@ -1,12 +1,15 @@
 package git
 
 import (
+	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/chartship/chartship/internal/errdef"
 )
@@ -56,4 +59,33 @@ func TestSigningExplain(t *testing.T) {
 	assert.ErrorContains(t, err, "SSH key /keys/id failed (error: Couldn't load public key")
 	assert.NotContains(t, err.Error(), "\n")
 	assert.Same(t, error(signing), Signing{}.Explain(signing), "unsigned: unchanged")
+}
+
+func TestSigningCheck(t *testing.T) {
+	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("ssh-keygen is not installed")
+	}
+	dir := t.TempDir()
+	key := filepath.Join(dir, "id")
+	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.NoError(t, Signing{Key: key}.Check(context.Background()))
+	assert.NoError(t, Signing{}.Check(context.Background()))
+
+	// A key with a passphrase can't sign without a terminal: refused at once.
+	locked := filepath.Join(dir, "locked")
+	out, err = exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "pass-phrase", "-f", locked).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	err = Signing{Key: locked}.Check(context.Background())
+	assert.ErrorIs(t, err, errdef.ErrUsage)
+	assert.ErrorContains(t, err, locked)
+	assert.NotContains(t, err.Error(), "pass-phrase")
+	t.Log(err)
+
+	t.Setenv("GNUPGHOME", t.TempDir()) // an empty keyring, not the user's
+	err = Signing{Key: "nobody@chartship.invalid", Format: SignOpenPGP}.Check(context.Background())
+	assert.ErrorIs(t, err, errdef.ErrUsage)
+	assert.ErrorContains(t, err, "OpenPGP key nobody@chartship.invalid")
 }
