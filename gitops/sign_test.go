@@ -93,9 +93,7 @@ func TestBumpSignsWithOpenPGPKey(t *testing.T) {
 // gpgHome makes a GNUPGHOME with a key without a passphrase and sets it.
 func gpgHome(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("gpg"); err != nil {
-		t.Skip("gpg is not installed")
-	}
+	gittest.NeedTool(t, "gpg")
 	home, err := os.MkdirTemp("", "gpg-") // short: gpg-agent's socket path is bounded
 	require.NoError(t, err)
 	t.Setenv("GNUPGHOME", home)

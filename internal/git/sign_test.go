@@ -3,6 +3,7 @@ package git
 import (
 	"context"
 	"errors"
+	"github.com/chartship/chartship/internal/gittest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,9 +65,7 @@ func TestSigningExplain(t *testing.T) {
 func TestSigningCheck(t *testing.T) {
 	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen is not installed")
-	}
+	gittest.NeedTool(t, "ssh-keygen")
 	dir := t.TempDir()
 	key := filepath.Join(dir, "id")
 	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput()

@@ -14,9 +14,7 @@ import (
 // skips the test when ssh-keygen is missing.
 func SSHSigningKey(t testing.TB) (key, allowedSigners string) {
 	t.Helper()
-	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen is not installed")
-	}
+	NeedTool(t, "ssh-keygen")
 	dir := t.TempDir()
 	key = filepath.Join(dir, "signing_ed25519")
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "chartship test", "-f", key).CombinedOutput(); err != nil {
@@ -50,4 +48,17 @@ func VerifyCommit(t testing.TB, dir, rev string, config ...string) (string, bool
 	}
 	out, err := cmd.CombinedOutput()
 	return string(out), err == nil
+}
+
+// NeedTool skips the test when the program name is not installed, or fails it
+// under CI=true, where scripts/test installs it and a skip would hide a test
+// that never ran.
+func NeedTool(t testing.TB, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed (scripts/test installs it; CI=true makes this a failure, not a skip)", name)
+		}
+		t.Skipf("%s is not installed", name)
+	}
 }
