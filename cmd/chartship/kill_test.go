@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -134,6 +135,10 @@ func cliProcess(t *testing.T, args ...string) *exec.Cmd {
 	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Env = append(os.Environ(), envRunAsCLI+"=1", "TMPDIR="+t.TempDir())
+	// its own process group, which killAt kills whole: the git processes it
+	// started die with it, as in a cancelled CI job, instead of finishing a
+	// push on their own while the test looks or the re-run runs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
 }
 
@@ -191,7 +196,9 @@ func killAt(kp killPoint, mu *sync.Mutex, child **exec.Cmd) (func(faultproxy.Eve
 			return false
 		}
 		killed = true
-		_ = (*child).Process.Kill() // SIGKILL: no deferred cleanup, no last words
+		// SIGKILL to the process group: no deferred cleanup, no last words, no
+		// git child left to finish the push
+		_ = syscall.Kill(-(*child).Process.Pid, syscall.SIGKILL)
 		return true
 	}
 	return hook, func() bool { mu.Lock(); defer mu.Unlock(); return killed }
