@@ -16,6 +16,7 @@ import (
 	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/gitops"
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/redact"
 	"github.com/chartship/chartship/sign"
 )
 
@@ -153,7 +154,7 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 			out.Repos = append(out.Repos, res)
 		}
 		if err != nil {
-			name := repo
+			name := redact.URL(repo) // a token in the URL given stays out of the output
 			if res != nil {
 				name = res.Repo
 			}
