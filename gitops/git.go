@@ -116,6 +116,9 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 func clone(ctx context.Context, r remote, dir string, opts BumpOptions) (*git, string, error) {
 	g := newGit(filepath.Dir(dir), r, opts)
 	if _, err := g.transfer(ctx, "clone", clearDir(dir), "clone", "--quiet", "--no-tags", "--depth=1", "--no-single-branch", r.url, dir); err != nil {
+		if gitcli.IsAuthFailure(err) { // transfer said what to check
+			return nil, "", errdef.External(fmt.Errorf("clone the GitOps repository: %w", err))
+		}
 		return nil, "", errdef.External(fmt.Errorf("clone the GitOps repository: %w; check the URL and the credentials ($CHARTSHIP_GIT_TOKEN or $GITHUB_TOKEN)", err))
 	}
 	g.repo.Dir = dir

@@ -46,7 +46,7 @@ func (g *git) transfer(ctx context.Context, what string, before func(), args ...
 		return "", fmt.Errorf("%w (tried %d times, --retries %d; run again later: a re-run finishes what this one started)", spent.Err, spent.Attempts, g.retryLimit)
 	}
 	if gitcli.IsAuthFailure(err) {
-		return "", fmt.Errorf("%w; the remote refused the credentials: check --git-token/$GITHUB_TOKEN and that it may push to the repository", err)
+		return "", fmt.Errorf("%w; the remote refused the credentials: check the token (--git-token, $CHARTSHIP_GIT_TOKEN or $GITHUB_TOKEN) and that it may push to the repository", err)
 	}
 	return out, err
 }

@@ -117,6 +117,20 @@ func TestBumpWireFaults(t *testing.T) {
 	}
 }
 
+// TestBumpWireBranchPush: the force-push of a bump branch (no --push-to) is
+// retried the same way.
+func TestBumpWireBranchPush(t *testing.T) {
+	f, proxy, opts := wireFleet(t)
+	proxy.Inject(faultproxy.Rule{Method: http.MethodPost, Path: "/git-receive-pack", Class: faultproxy.Status503})
+	res, err := Bump(context.Background(), "git+"+proxy.URL+"/acme/fleet.git", Request{Chart: "hello-world", Version: "1.3.0"}, opts)
+	require.NoError(t, err)
+	assert.Equal(t, StatusPushed, res.Status)
+	assert.Equal(t, 1, res.Retries)
+	assert.Equal(t, 1, proxy.Faults()[faultproxy.Status503])
+	assert.Equal(t, res.Commit, strings.TrimSpace(gittest.Git(t, f.bare, "rev-parse", res.Branch)))
+	assert.Equal(t, "1", strings.TrimSpace(gittest.Git(t, f.bare, "rev-list", "--count", "main.."+res.Branch)), "one bump commit")
+}
+
 // TestBumpWireAuthFailsAtOnce: a remote that refuses the credentials is asked
 // once, never again, and nothing is pushed.
 func TestBumpWireAuthFailsAtOnce(t *testing.T) {
