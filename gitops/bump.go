@@ -49,7 +49,15 @@ type BumpOptions struct {
 	// Retries bounds how often a push to PushTo that the remote rejected
 	// because the branch moved is rebuilt on the new tip and pushed again, with
 	// jittered backoff; 0 means never. DefaultBumpOptions sets the default.
+	//
+	// It also bounds the retries of each clone, fetch and push that failed
+	// transiently (5xx, 429, a broken connection, a stall beyond
+	// RequestTimeout); a refused credential fails at once.
 	Retries int
+	// RequestTimeout makes git abandon a transfer that moves less than a byte a
+	// second this long (http.lowSpeedLimit/lowSpeedTime); it is then retried.
+	// 0 leaves git's own settings. DefaultBumpOptions has DefaultRequestTimeout.
+	RequestTimeout time.Duration
 	// AllowNone accepts a repository that holds no reference to the chart at all
 	// (status "no references"); without it that is an error matching
 	// ErrNoReferences: a typo in the chart name must not read as "up to date".
@@ -60,7 +68,7 @@ type BumpOptions struct {
 
 // DefaultBumpOptions are the options the CLI's flag defaults come from.
 func DefaultBumpOptions() BumpOptions {
-	return BumpOptions{Retries: retry.DefaultRetries}
+	return BumpOptions{Retries: retry.DefaultRetries, RequestTimeout: DefaultRequestTimeout}
 }
 
 // Validate reports options that exclude each other or are out of range.
@@ -70,6 +78,8 @@ func (o BumpOptions) Validate() error {
 		return errdef.Usage(errors.New("--push-to and --pr exclude each other: push straight to a branch, or open a pull request"))
 	case o.Retries < 0:
 		return errdef.Usage(fmt.Errorf("--retries %d: give 0 (never retry) or more", o.Retries))
+	case o.RequestTimeout < 0:
+		return errdef.Usage(fmt.Errorf("--request-timeout %s: give a positive duration such as 30s", o.RequestTimeout))
 	}
 	return o.Sign.Validate()
 }
@@ -91,10 +101,13 @@ type MessageData struct {
 
 // Result is what a bump did to one repository.
 type Result struct {
-	Repo        string       `json:"repo"`
-	Status      string       `json:"status"` // planned, up to date, pushed, pull request opened/updated
-	Branch      string       `json:"branch,omitempty"`
-	Commit      string       `json:"commit,omitempty"`
+	Repo   string `json:"repo"`
+	Status string `json:"status"` // planned, up to date, pushed, pull request opened/updated
+	Branch string `json:"branch,omitempty"`
+	Commit string `json:"commit,omitempty"`
+	// Retries counts the clones, fetches and pushes tried again after a
+	// transient failure of the remote.
+	Retries     int          `json:"retries,omitempty"`
 	PullRequest *PullRequest `json:"pullRequest,omitempty"`
 	Plan        *Plan        `json:"plan"`
 }
@@ -160,7 +173,7 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 		return nil, err
 	}
 	log := logging.OrDiscard(opts.Logger)
-	opts.Plan.Logger = log
+	opts.Logger, opts.Plan.Logger = log, log
 	if opts.Author.Name == "" {
 		opts.Author = DefaultAuthor
 	}
@@ -208,10 +221,11 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	g, base, err := clone(ctx, r, filepath.Join(tmp, "repo"), opts.Author, opts.Committer, opts.Sign)
+	g, base, err := clone(ctx, r, filepath.Join(tmp, "repo"), opts)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { res.Retries = g.retries }()
 	log.Debug("cloned", "repo", r.display, "base", base)
 
 	target := opts.PushTo
@@ -286,7 +300,7 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 			opts.beforePush(attempt)
 		}
 		if opts.PushTo != "" {
-			_, err := g.run(ctx, "push", "--quiet", "origin", "HEAD:refs/heads/"+opts.PushTo)
+			_, err := g.transfer(ctx, "push", nil, "push", "--quiet", "origin", "HEAD:refs/heads/"+opts.PushTo)
 			if err == nil {
 				res.Status = StatusPushed
 				return res, plan.Err()
@@ -294,7 +308,7 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 			if !gitcli.IsPushRejected(err) {
 				return nil, errdef.External(fmt.Errorf("push to %s: %w", opts.PushTo, err))
 			}
-			if _, err := g.run(ctx, "fetch", "--quiet", "origin"); err != nil {
+			if _, err := g.transfer(ctx, "fetch", nil, "fetch", "--quiet", "origin"); err != nil {
 				return nil, errdef.External(err)
 			}
 			if _, err := g.run(ctx, "reset", "--quiet", "--hard", "origin/"+opts.PushTo); err != nil {
@@ -304,7 +318,7 @@ func Bump(ctx context.Context, repo string, req Request, opts BumpOptions) (*Res
 		}
 		// A bump branch belongs to chartship: it is rebuilt from the base
 		// every time, so it is force-pushed.
-		if _, err := g.run(ctx, "push", "--quiet", "--force", "origin", "HEAD:refs/heads/"+target); err != nil {
+		if _, err := g.transfer(ctx, "push", nil, "push", "--quiet", "--force", "origin", "HEAD:refs/heads/"+target); err != nil {
 			return nil, errdef.External(fmt.Errorf("push branch %s: %w", target, err))
 		}
 		res.Status = StatusPushed

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -78,16 +79,21 @@ func parseRemote(ref string, auth GitAuth) (remote, error) {
 type git struct {
 	repo   *gitcli.Repo
 	remote remote
+	log    *slog.Logger
+	// retryLimit bounds the retries of one transfer; retries counts them all.
+	retryLimit, retries int
 }
 
-func newGit(dir string, r remote, author, committer Signature, sign gitcli.Signing) *git {
+func newGit(dir string, r remote, opts BumpOptions) *git {
+	author, committer := opts.Author, opts.Committer
 	if committer.Name == "" {
 		committer = author
 	}
-	return &git{remote: r, repo: &gitcli.Repo{
-		Dir:  dir,
-		Auth: gitcli.Auth{Username: r.auth.Username, Token: r.auth.Password},
-		Sign: sign,
+	return &git{remote: r, log: opts.Logger, retryLimit: opts.Retries, repo: &gitcli.Repo{
+		Dir:          dir,
+		Auth:         gitcli.Auth{Username: r.auth.Username, Token: r.auth.Password},
+		Sign:         opts.Sign,
+		StallTimeout: opts.RequestTimeout,
 		Env: []string{
 			"GIT_AUTHOR_NAME=" + author.Name, "GIT_AUTHOR_EMAIL=" + author.Email,
 			"GIT_COMMITTER_NAME=" + committer.Name, "GIT_COMMITTER_EMAIL=" + committer.Email,
@@ -106,9 +112,13 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 }
 
 // clone clones r into dir and returns the default branch.
-func clone(ctx context.Context, r remote, dir string, author, committer Signature, sign gitcli.Signing) (*git, string, error) {
-	g := newGit(filepath.Dir(dir), r, author, committer, sign)
-	if _, err := g.run(ctx, "clone", "--quiet", "--no-tags", "--depth=1", "--no-single-branch", r.url, dir); err != nil {
+// Transient failures are retried (transfer).
+func clone(ctx context.Context, r remote, dir string, opts BumpOptions) (*git, string, error) {
+	g := newGit(filepath.Dir(dir), r, opts)
+	if _, err := g.transfer(ctx, "clone", clearDir(dir), "clone", "--quiet", "--no-tags", "--depth=1", "--no-single-branch", r.url, dir); err != nil {
+		if gitcli.IsAuthFailure(err) { // transfer said what to check
+			return nil, "", errdef.External(fmt.Errorf("clone the GitOps repository: %w", err))
+		}
 		return nil, "", errdef.External(fmt.Errorf("clone the GitOps repository: %w; check the URL and the credentials ($CHARTSHIP_GIT_TOKEN or $GITHUB_TOKEN)", err))
 	}
 	g.repo.Dir = dir

@@ -126,6 +126,9 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 	opts.AllowNone = cmd.Bool("allow-none")
 	opts.Branch, opts.PushTo, opts.PR = cmd.String("bump-branch"), cmd.String("push-to"), cmd.Bool("pr")
 	opts.Message = cmd.String("message")
+	// --retries and --request-timeout also cover the clones, fetches and pushes
+	// of the GitOps repositories (git low-speed limits).
+	opts.Retries, opts.RequestTimeout = cmd.Int("retries"), cmd.Duration("request-timeout")
 	opts.GitHub = gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api"), Repo: cmd.String("github-repo")}
 	if gitToken != "" {
 		opts.Auth = gitops.GitAuth{Username: cmd.String("git-username"), Password: gitToken}

@@ -53,7 +53,7 @@ func allFlags(t *testing.T) []cliFlag {
 // sameMeaningWording are flag names whose help text differs between commands
 // although they mean the same thing there (the wording fits the command).
 var sameMeaningWording = map[string]string{
-	"retries":      "retries of a failed remote call; publish covers registries and git pushes, the read-only commands registries only",
+	"retries":      "retries of a failed remote call; publish covers registries and git pushes, bump registries and its git transfers, the other read-only commands registries only",
 	"plain-http":   "plain HTTP to OCI registries: dependency registries when packaging, catalogs when publishing",
 	"config-dir":   "where .chartship.yaml is; the default search differs by command",
 	"dry-run":      "change nothing, print what would change",
@@ -65,7 +65,7 @@ var sameMeaningWording = map[string]string{
 	"trusted-root":         "the sigstore trusted root keyless signatures verify against",
 	"require-upgrade-test": "require a signed upgrade-test attestation of the upgrade",
 	"from":                 "the from-version(s) of an upgrade test (verify: the one its attestation names)",
-	"request-timeout":      "abandon and retry a remote request that makes no progress; publish covers git transfers too",
+	"request-timeout":      "abandon and retry a remote request that makes no progress; publish and bump cover git transfers too",
 	"from-catalog":         "the catalog the upgrade test's from-versions come from; release also takes names from .chartship.yaml and has a default",
 	"version":              "the chart version this run is about: stamped by package/release, rolled out by bump",
 }

@@ -258,6 +258,7 @@ func releaseOptions(cmd *cli.Command, dir string) (release.Options, error) {
 		apply.AllowNone = cmd.Bool("bump-allow-none")
 		apply.Author, apply.Committer = gitops.Signature(copts.Git.Author), gitops.Signature(copts.Git.Committer)
 		apply.Sign = copts.Git.Sign
+		apply.Retries, apply.RequestTimeout = copts.Git.Retries, copts.Git.RequestTimeout
 		apply.GitHub = gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api")}
 		if token := firstNonEmpty(copts.Git.Token, cmd.String("github-token")); token != "" {
 			apply.Auth = gitops.GitAuth{Username: firstNonEmpty(copts.Git.Username, "x-access-token"), Password: token}
