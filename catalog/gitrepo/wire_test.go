@@ -18,17 +18,6 @@ import (
 	"github.com/chartship/chartship/internal/gittest"
 )
 
-// gitWireSays is what git's complaint holds for each class when the
-// retries are spent (the status classes name their code).
-var gitWireSays = map[faultproxy.Class]string{
-	faultproxy.Status500: "500", faultproxy.Status502: "502", faultproxy.Status503: "503", faultproxy.TooMany: "429",
-	faultproxy.Stall: "too slow", faultproxy.StallMidBody: "too slow",
-}
-
-func isMidBody(c faultproxy.Class) bool {
-	return c == faultproxy.ResetMidBody || c == faultproxy.Truncate || c == faultproxy.StallMidBody
-}
-
 // TestGitWireFaults runs a publish through every fault class, on the fetch
 // (git-upload-pack) and on the push (git-receive-pack), against the real git
 // http-backend behind the fault proxy: healed within the retries, the catalog
@@ -74,7 +63,7 @@ func TestGitWireFaults(t *testing.T) {
 				before := head(t, bare)
 				pkg2 := charttest.Package(t, t.TempDir(), "wired", "2.0.0")
 				res, err = c.Publish(ctx, pkg2)
-				if step == "git-receive-pack" && isMidBody(class) {
+				if step == "git-receive-pack" && class.MidBody() {
 					require.NoError(t, err, "the push landed; only its answer broke")
 					assert.Equal(t, catalogdef.Published, res.Status)
 					gitAssertOnce(t, bare, "wired", "2.0.0")
@@ -83,7 +72,7 @@ func TestGitWireFaults(t *testing.T) {
 				require.Error(t, err)
 				t.Log(err)
 				assert.ErrorIs(t, err, errdef.ErrExternal, "exit 3")
-				if says, ok := gitWireSays[class]; ok {
+				if says, ok := faultproxy.GitSays[class]; ok {
 					assert.Contains(t, err.Error(), says)
 				}
 				assert.Equal(t, before, head(t, bare), "nothing pushed")

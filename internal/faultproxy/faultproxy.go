@@ -48,6 +48,21 @@ const (
 // Classes are all the fault classes, for table tests.
 var Classes = []Class{Status500, Status502, Status503, TooMany, Reset, ResetMidBody, Truncate, Stall, StallMidBody}
 
+// MidBody reports whether the class lets the request reach the server and
+// breaks only its answer (so a push may have landed).
+func (c Class) MidBody() bool {
+	return c == ResetMidBody || c == Truncate || c == StallMidBody
+}
+
+// GitSays is what git's complaint holds for each class once a client's
+// retries are spent against the git http-backend (the status classes name
+// their code, a stall git's "too slow"); the other classes have no word of
+// their own.
+var GitSays = map[Class]string{
+	Status500: "500", Status502: "502", Status503: "503", TooMany: "429",
+	Stall: "too slow", StallMidBody: "too slow",
+}
+
 // Rule picks requests to fault.
 type Rule struct {
 	Method string // "" for any
@@ -271,8 +286,7 @@ func (p *Proxy) handle(w http.ResponseWriter, r *http.Request, rule Rule) int {
 		http.Error(w, "faultproxy: "+err.Error(), http.StatusBadGateway)
 		return 0
 	}
-	switch rule.Class {
-	case ResetMidBody, Truncate, StallMidBody:
+	if rule.Class.MidBody() {
 		p.writeRaw(w, resp, body, rule.Class, stall)
 		return resp.StatusCode
 	}
