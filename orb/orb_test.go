@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
+
+	"github.com/chartship/chartship/internal/gittest"
 )
 
 // orb is orb.yml as far as the tests need it.
@@ -158,7 +160,7 @@ func TestOrbScriptsTakeParametersFromTheEnvironment(t *testing.T) {
 
 // Every run step's script parses (bash -n) and passes shellcheck.
 func TestOrbScriptsPassBashAndShellcheck(t *testing.T) {
-	shellcheck := needTool(t, "shellcheck", "apt-get install shellcheck")
+	shellcheck := gittest.NeedTool(t, "shellcheck")
 	dir := t.TempDir()
 	for _, r := range runSteps(t, loadOrb(t)) {
 		// CircleCI runs a step as `/bin/bash -eo pipefail` over the script.
@@ -169,19 +171,6 @@ func TestOrbScriptsPassBashAndShellcheck(t *testing.T) {
 		out, err = exec.Command(shellcheck, "--shell=bash", "--severity=style", f).CombinedOutput()
 		assert.NoError(t, err, "shellcheck of the orb's %s command:\n%s", r.Command, out)
 	}
-}
-
-// needTool finds a program the test needs: missing, it skips, or fails in CI.
-func needTool(t testing.TB, name, install string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is needed: %s (scripts/test installs it)", name, install)
-		}
-		t.Skipf("%s not installed (%s)", name, install)
-	}
-	return p
 }
 
 // orbCheckModules is where scripts/test installs CircleCI's config parser.
@@ -209,7 +198,7 @@ func orbCheckModules(t testing.TB) string {
 
 func validate(t testing.TB, files ...string) (string, error) {
 	t.Helper()
-	node := needTool(t, "node", "apt-get install nodejs")
+	node := gittest.NeedTool(t, "node")
 	cmd := exec.Command(node, append([]string{"check/circleci-config.cjs"}, files...)...)
 	cmd.Env = append(os.Environ(), "NODE_PATH="+orbCheckModules(t))
 	out, err := cmd.CombinedOutput()

@@ -50,15 +50,17 @@ func VerifyCommit(t testing.TB, dir, rev string, config ...string) (string, bool
 	return string(out), err == nil
 }
 
-// NeedTool skips the test when the program name is not installed, or fails it
-// under CI=true, where scripts/test installs it and a skip would hide a test
-// that never ran.
-func NeedTool(t testing.TB, name string) {
+// NeedTool returns the path of the program name, or skips the test when it is
+// not installed, or fails it under CI=true, where scripts/test installs it and
+// a skip would hide a test that never ran.
+func NeedTool(t testing.TB, name string) string {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
+	p, err := exec.LookPath(name)
+	if err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%s is not installed (scripts/test installs it; CI=true makes this a failure, not a skip)", name)
 		}
 		t.Skipf("%s is not installed", name)
 	}
+	return p
 }
