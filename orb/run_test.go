@@ -215,26 +215,8 @@ func TestOrbCommandsAgainstTheTestStack(t *testing.T) {
 		"  - name: catalog\n    git: git+file://" + releaseCat + "\n    indexURL: https://example.github.io/catalog/\n" +
 		"  - name: test\n    git: git+file://" + testCat + "\n    test: true\n"
 	require.NoError(t, os.WriteFile(filepath.Join(app, ".chartship.yaml"), []byte(cfg), 0o644))
-	env := circleEnv(t, bin)
-	git := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir, cmd.Env = app, env
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "git %v: %s", args, out)
-		return strings.TrimSpace(string(out))
-	}
-	git("init", "--quiet", "--initial-branch=main")
-	commit := func(msg, tag string) []string {
-		git("add", "-A")
-		git("commit", "--quiet", "--allow-empty", "-m", msg)
-		e := append(slices.Clone(env), "CIRCLE_SHA1="+git("rev-parse", "HEAD"), "CIRCLE_BRANCH=main", "CIRCLE_WORKING_DIRECTORY="+app)
-		if tag != "" {
-			git("tag", tag)
-			e = append(e, "CIRCLE_TAG="+tag)
-		}
-		return e
-	}
+	repo := newAppRepo(t, app, circleEnv(t, bin))
+	git, commit := repo.git, repo.commit
 	plainHTTP := map[string]string{"extra-args": "--plain-http"}
 	ociVersions := func() []string {
 		c, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: oci.Options{PlainHTTP: true}})
@@ -312,6 +294,45 @@ func TestOrbCommandsAgainstTheTestStack(t *testing.T) {
 	assert.Equal(t, []string{"1.0.0", "1.1.0"}, ociVersions())
 	assert.Contains(t, gittest.Git(t, gitopsRepo, "show", "main:apps/hello.yaml"), "version: 1.1.0")
 	assert.FileExists(t, filepath.Join(results, "junit.xml"))
+}
+
+// appRepo is an app repository a CircleCI job checks out, worked on with git in
+// the job's environment.
+type appRepo struct {
+	t   *testing.T
+	dir string
+	env []string
+}
+
+// newAppRepo makes dir (holding the app's files) a git repository on main.
+func newAppRepo(t *testing.T, dir string, env []string) *appRepo {
+	t.Helper()
+	r := &appRepo{t: t, dir: dir, env: env}
+	r.git("init", "--quiet", "--initial-branch=main")
+	return r
+}
+
+func (r *appRepo) git(args ...string) string {
+	r.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir, cmd.Env = r.dir, r.env
+	out, err := cmd.CombinedOutput()
+	require.NoError(r.t, err, "git %v: %s", args, out)
+	return strings.TrimSpace(string(out))
+}
+
+// commit commits every file (and tags the commit when tag is not empty) and
+// returns the job's environment for that commit on main.
+func (r *appRepo) commit(msg, tag string) []string {
+	r.t.Helper()
+	r.git("add", "-A")
+	r.git("commit", "--quiet", "--allow-empty", "-m", msg)
+	e := append(slices.Clone(r.env), "CIRCLE_SHA1="+r.git("rev-parse", "HEAD"), "CIRCLE_BRANCH=main", "CIRCLE_WORKING_DIRECTORY="+r.dir)
+	if tag != "" {
+		r.git("tag", tag)
+		e = append(e, "CIRCLE_TAG="+tag)
+	}
+	return e
 }
 
 func junitSuites(t *testing.T, path string) []string {

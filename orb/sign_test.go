@@ -84,22 +84,9 @@ func signedRelease(t *testing.T, kubeconfig string) signing {
 
 	s.app = filepath.Join(t.TempDir(), "hello")
 	require.NoError(t, os.CopyFS(s.app, os.DirFS("../testdata/charts/hello")))
-	base := circleEnv(t, bin)
-	git := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir, cmd.Env = s.app, base
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "git %v: %s", args, out)
-		return strings.TrimSpace(string(out))
-	}
-	git("init", "--quiet", "--initial-branch=main")
+	repo := newAppRepo(t, s.app, circleEnv(t, bin))
 	s.tag = func(tag string) []string {
-		git("add", "-A")
-		git("commit", "--quiet", "--allow-empty", "-m", "release "+tag)
-		git("tag", tag)
-		return append(slices.Clone(base), "CIRCLE_SHA1="+git("rev-parse", "HEAD"), "CIRCLE_BRANCH=main", "CIRCLE_TAG="+tag,
-			"CIRCLE_WORKING_DIRECTORY="+s.app, "TMPDIR="+s.tmp, "KUBECONFIG="+kubeconfig,
+		return append(repo.commit("release "+tag, tag), "TMPDIR="+s.tmp, "KUBECONFIG="+kubeconfig,
 			"ORBTEST_COSIGN_KEY="+string(pem), "COSIGN_PASSWORD=orb-pw")
 	}
 	s.env = s.tag("v1.0.0")
