@@ -256,7 +256,7 @@ func (g *Catalog) update(ctx context.Context, change gitChange) (bool, error) {
 	policy := retry.Policy{Retries: g.opts.Retries, Base: g.opts.RetryDelay, Max: retry.DefaultMax}
 	policy.OnRetry = func(attempt int, wait time.Duration, err error) {
 		if git.IsTransient(err) {
-			g.log.Info("the remote failed; retrying", "catalog", g.name, "attempt", attempt, "wait", wait.String(), "reason", transientReason(err))
+			g.log.Info("the remote failed; retrying", "catalog", g.name, "attempt", attempt, "wait", wait.String(), "reason", git.LastLine(err))
 			return
 		}
 		g.log.Info("push rejected: the branch moved; retrying on the new tip", "catalog", g.name, "attempt", attempt, "wait", wait.String())
@@ -309,16 +309,6 @@ func againIfTransient(err error) error {
 		return retry.Again(err)
 	}
 	return err
-}
-
-// transientReason is the last line of git's complaint, for the retry log.
-func transientReason(err error) string {
-	var ge *git.Error
-	if !errors.As(err, &ge) {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimSpace(ge.Stderr), "\n")
-	return lines[len(lines)-1]
 }
 
 // attempt runs one change-commit-push on w. done means no retry on the new

@@ -253,6 +253,17 @@ func IsAuthFailure(err error) bool {
 	return false
 }
 
+// LastLine is the last line of git's complaint in err (err's text when it is
+// no git failure or git said nothing), for a retry's log.
+func LastLine(err error) string {
+	var ge *Error
+	if !errors.As(err, &ge) || strings.TrimSpace(ge.Stderr) == "" {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimSpace(ge.Stderr), "\n")
+	return lines[len(lines)-1]
+}
+
 // IsTransient reports a git failure worth another try: the connection broke,
 // the transfer stalled (StallTimeout), or the server answered 5xx or 429.
 func IsTransient(err error) bool {

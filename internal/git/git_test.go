@@ -82,3 +82,11 @@ func TestErrorClasses(t *testing.T) {
 		assert.Equal(t, tc.transient, IsTransient(err), "transient: %s", tc.stderr)
 	}
 }
+
+func TestLastLine(t *testing.T) {
+	err := &Error{Args: []string{"push"}, Stderr: "error: RPC failed; HTTP 502 curl 22 The requested URL returned error: 502\nfatal: the remote end hung up unexpectedly\n", Err: errors.New("exit status 128")}
+	assert.Equal(t, "fatal: the remote end hung up unexpectedly", LastLine(err))
+	assert.Equal(t, "not git", LastLine(errors.New("not git")))
+	quiet := &Error{Args: []string{"push"}, Err: errors.New("exit status 1")}
+	assert.Equal(t, quiet.Error(), LastLine(quiet))
+}
