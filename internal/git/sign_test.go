@@ -3,7 +3,6 @@ package git
 import (
 	"context"
 	"errors"
-	"github.com/chartship/chartship/internal/gittest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/gittest"
 )
 
 func TestSigningValidate(t *testing.T) {
@@ -65,17 +65,13 @@ func TestSigningExplain(t *testing.T) {
 func TestSigningCheck(t *testing.T) {
 	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	gittest.NeedTool(t, "ssh-keygen")
-	dir := t.TempDir()
-	key := filepath.Join(dir, "id")
-	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	key, _ := gittest.SSHSigningKey(t)
 	assert.NoError(t, Signing{Key: key}.Check(context.Background()))
 	assert.NoError(t, Signing{}.Check(context.Background()))
 
 	// A key with a passphrase can't sign without a terminal: refused at once.
-	locked := filepath.Join(dir, "locked")
-	out, err = exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "pass-phrase", "-f", locked).CombinedOutput()
+	locked := filepath.Join(t.TempDir(), "locked")
+	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "pass-phrase", "-f", locked).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	err = Signing{Key: locked}.Check(context.Background())
 	assert.ErrorIs(t, err, errdef.ErrUsage)
