@@ -388,3 +388,30 @@ func IsPrerelease(version string) bool {
 	v, err := semver.StrictNewVersion(version)
 	return err != nil || v.Prerelease() != ""
 }
+
+// NewestRelease is the highest release in versions — strict semver without a
+// pre-release part, as IsPrerelease decides — below the version below ("": no
+// bound), as written; "" for none, or when below isn't strict semver.
+func NewestRelease(versions []string, below string) string {
+	var limit *semver.Version
+	if below != "" {
+		var err error
+		if limit, err = semver.StrictNewVersion(below); err != nil {
+			return ""
+		}
+	}
+	var best *semver.Version
+	for _, s := range versions {
+		v, err := semver.StrictNewVersion(s)
+		if err != nil || v.Prerelease() != "" || limit != nil && !v.LessThan(limit) {
+			continue
+		}
+		if best == nil || v.GreaterThan(best) {
+			best = v
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.Original()
+}

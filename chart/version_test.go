@@ -275,3 +275,14 @@ func FuzzDevVersion(f *testing.F) {
 		}
 	})
 }
+
+func TestNewestRelease(t *testing.T) {
+	vs := []string{"1.0.0", "1.1.0", "1.2.0-rc.1", "v1.3.0", "not-semver", "0.9.0"}
+	assert.Equal(t, "1.1.0", NewestRelease(vs, ""), "pre-releases and non-strict versions are no releases")
+	assert.Equal(t, "1.0.0", NewestRelease(vs, "1.1.0"), "below is exclusive")
+	assert.Equal(t, "1.1.0", NewestRelease(vs, "1.2.0-dev.1"))
+	assert.Equal(t, "", NewestRelease(vs, "0.9.0"))
+	assert.Equal(t, "", NewestRelease(vs, "not-semver"))
+	assert.Equal(t, "", NewestRelease(nil, ""))
+	assert.False(t, IsPrerelease(NewestRelease(vs, "")), "agrees with IsPrerelease")
+}

@@ -7,28 +7,9 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/Masterminds/semver/v3"
-
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/chart"
 )
-
-// newestRelease is the highest release (no pre-release) in vs, "" for none.
-func newestRelease(vs []string) string {
-	var best *semver.Version
-	for _, s := range vs {
-		v, err := semver.StrictNewVersion(s)
-		if err != nil || v.Prerelease() != "" {
-			continue
-		}
-		if best == nil || v.GreaterThan(best) {
-			best = v
-		}
-	}
-	if best == nil {
-		return ""
-	}
-	return best.Original()
-}
 
 // releaseCatalogs are the catalogs that hold releases of this plan: the
 // upgrade test's from-catalog first, then the release catalogs it publishes to
@@ -74,7 +55,7 @@ func (p *Plan) CheckNewest(ctx context.Context, log *slog.Logger) string {
 			log.Debug("listing versions to compare catalogs", "catalog", t.Ref, "error", err)
 			continue
 		}
-		n := newestRelease(vs)
+		n := chart.NewestRelease(vs, "")
 		newest[n] = true
 		if n == "" {
 			n = "none"
