@@ -39,25 +39,31 @@ func TestMain(m *testing.M) {
 // syntheticRepo writes a GitOps repository of benchFiles YAML files: one in ten
 // is an App pinned with a $imagepolicy marker, the rest ordinary manifests.
 func syntheticRepo(b *testing.B) string {
-	benchOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "chartship-bench-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		for i := 0; i < benchFiles; i++ {
-			sub := filepath.Join(dir, "clusters", fmt.Sprintf("c%02d", i%50), fmt.Sprintf("ns%02d", (i/50)%20))
-			must(b, os.MkdirAll(sub, 0o755))
-			var content string
-			if i%10 == 0 {
-				content = fmt.Sprintf(benchApp, i/10, i/10, i/10, i, i/10)
-			} else {
-				content = fmt.Sprintf(benchDeployment, i, i, i, i)
-			}
-			must(b, os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%05d.yaml", i)), []byte(content), 0o644))
-		}
-		benchDir = dir
-	})
+	benchOnce.Do(func() { benchDir = writeBenchRepo(b, "chartship-bench-", benchFile) })
 	return benchDir
+}
+
+// benchFile is the content of syntheticRepo's file i.
+func benchFile(i int) string {
+	if i%10 == 0 {
+		return fmt.Sprintf(benchApp, i/10, i/10, i/10, i, i/10)
+	}
+	return fmt.Sprintf(benchDeployment, i, i, i, i)
+}
+
+// writeBenchRepo writes benchFiles files, file(i) each, over 50 clusters of 20
+// namespaces in a new temporary directory (TestMain removes it).
+func writeBenchRepo(b *testing.B, prefix string, file func(i int) string) string {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < benchFiles; i++ {
+		sub := filepath.Join(dir, "clusters", fmt.Sprintf("c%02d", i%50), fmt.Sprintf("ns%02d", (i/50)%20))
+		must(b, os.MkdirAll(sub, 0o755))
+		must(b, os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%05d.yaml", i)), []byte(file(i)), 0o644))
+	}
+	return dir
 }
 
 func must(b *testing.B, err error) {

@@ -3,8 +3,6 @@ package gitops
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -44,25 +42,12 @@ spec:
 // file in twenty replaced by a stage (500 stages over 50 clusters).
 func syntheticStagesRepo(b *testing.B) string {
 	stagesBenchOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "chartship-bench-stages-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		for i := 0; i < benchFiles; i++ {
-			sub := filepath.Join(dir, "clusters", fmt.Sprintf("c%02d", i%50), fmt.Sprintf("ns%02d", (i/50)%20))
-			must(b, os.MkdirAll(sub, 0o755))
-			var content string
-			switch {
-			case i%10 == 0:
-				content = fmt.Sprintf(benchApp, i/10, i/10, i/10, i, i/10)
-			case i%20 == 5:
-				content = fmt.Sprintf(benchStage, i, i)
-			default:
-				content = fmt.Sprintf(benchDeployment, i, i, i, i)
+		stagesBenchDir = writeBenchRepo(b, "chartship-bench-stages-", func(i int) string {
+			if i%20 == 5 {
+				return fmt.Sprintf(benchStage, i, i)
 			}
-			must(b, os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%05d.yaml", i)), []byte(content), 0o644))
-		}
-		stagesBenchDir = dir
+			return benchFile(i)
+		})
 	})
 	return stagesBenchDir
 }
