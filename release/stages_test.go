@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -177,8 +176,7 @@ func TestReleaseStagesRCAndDev(t *testing.T) {
 	app := filepath.Join(t.TempDir(), "hello")
 	require.NoError(t, os.CopyFS(app, os.DirFS("../testdata/charts/hello")))
 	for _, args := range [][]string{{"init", "--quiet", "--initial-branch=nobuild/i-dont-care"}, {"add", "-A"}, {"commit", "--quiet", "-m", "c"}} {
-		out, err := exec.Command("git", append([]string{"-C", app}, args...)...).CombinedOutput()
-		require.NoError(t, err, string(out))
+		gittest.Git(t, app, args...)
 	}
 	o := opts("", "")
 	o.Package.Version = chart.VersionOptions{}
