@@ -25,6 +25,19 @@ import (
 // The seam: package catalog's catalogs are upgrade-test catalogs as they are.
 var _ upgradetest.Catalog = catalog.Catalog(nil)
 
+// TestResolveFromOldestSupportedZeroMajor: for 0.y.z the minor is the
+// compatibility line (internal/compat), so oldest-supported stays in stable's
+// 0.y, as IsMajorUpgrade does.
+func TestResolveFromOldestSupportedZeroMajor(t *testing.T) {
+	got, err := upgradetest.ResolveFrom("oldest-supported", "0.3.2", []string{"0.1.0", "0.2.0", "0.3.0", "0.3.1"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"0.3.0"}, got)
+	assert.False(t, upgradetest.IsMajorUpgrade(got[0], "0.3.2"))
+	got, err = upgradetest.ResolveFrom("oldest-supported", "2.0.0", []string{"0.1.0", "1.0.0", "1.4.0"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"1.0.0"}, got)
+}
+
 func TestResolveFrom(t *testing.T) {
 	released := []string{"0.9.0", "1.0.0", "1.0.1", "1.1.0", "1.2.0-rc.1", "1.1.3", "2.0.0-beta.1", "not-semver"}
 	for _, tc := range []struct {

@@ -36,7 +36,8 @@ type Catalog interface {
 //	stable            the highest release (no pre-release) below to — the default
 //	X.Y.Z             exactly that released version
 //	N-k               the highest release of the k-th minor line below to's (N-1: previous minor)
-//	oldest-supported  the lowest release in the major line of `stable`
+//	oldest-supported  the lowest release in the compatibility line of `stable` (its
+//	                  major; for 0.y.z its minor: internal/compat)
 //
 // Versions that are not valid semver are ignored. An empty result with a nil error means no
 // release exists yet: the first release, install test only. Duplicates are removed; the
@@ -74,9 +75,9 @@ func ResolveFrom(spec, to string, released []string) ([]string, error) {
 			}
 		case item == "oldest-supported":
 			if len(below) > 0 {
-				major := below[len(below)-1].Major()
+				line := compat.Line(below[len(below)-1])
 				for _, v := range below {
-					if v.Major() == major {
+					if compat.Line(v) == line {
 						picked = append(picked, v)
 						break
 					}
