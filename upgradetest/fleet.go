@@ -61,7 +61,11 @@ func fleetFrom(ctx context.Context, opts *Options, chart, to string, released []
 	var versions, untested []string
 	for _, run := range runs {
 		v, err := semver.NewVersion(run.Version)
-		orig, ok := inCatalog[strings.TrimPrefix(run.Version, "v")]
+		var orig string
+		var ok bool
+		if err == nil {
+			orig, ok = inCatalog[v.String()]
+		}
 		if err != nil || !ok || !v.LessThan(toV) {
 			for _, c := range run.Clusters {
 				why := "not below " + to
