@@ -186,7 +186,7 @@ func Build(ctx context.Context, dir string, opts BuildOptions) (*Result, error) 
 		}
 	}
 
-	cmeta, err := sourceCatalogMeta(chartDir, ver.RepoRoot)
+	cmeta, err := sourceCatalogMeta(chartDir, ver.RepoRoot, files)
 	if err != nil {
 		return nil, err
 	}

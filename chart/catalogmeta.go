@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"helm.sh/helm/v3/pkg/chart/loader"
 	"sigs.k8s.io/yaml"
 
 	"github.com/chartship/chartship/internal/atomicfile"
@@ -52,15 +53,21 @@ type metaFile struct {
 	Readme       *string        `json:"readme,omitempty"`
 }
 
-// sourceCatalogMeta reads the catalog metadata of the chart in chartDir: restrictions from
-// its Chart.yaml, the README from the chart or else from repoRoot (the app repository's
-// work tree; "" when unknown).
-func sourceCatalogMeta(chartDir, repoRoot string) (CatalogMeta, error) {
+// sourceCatalogMeta reads the catalog metadata of the chart in chartDir from its files as
+// Build packages them (readChartFiles): restrictions from its Chart.yaml, the README from
+// the chart or else from repoRoot (the app repository's work tree; "" when unknown).
+func sourceCatalogMeta(chartDir, repoRoot string, files []*loader.BufferedFile) (CatalogMeta, error) {
 	var m CatalogMeta
 	chartFile := filepath.Join(chartDir, "Chart.yaml")
-	data, err := os.ReadFile(chartFile)
-	if err != nil {
-		return m, errdef.Usage(fmt.Errorf("reading %s: %w", chartFile, err))
+	var data []byte
+	hasReadme := false
+	for _, f := range files {
+		switch f.Name {
+		case "Chart.yaml":
+			data = f.Data
+		case "README.md":
+			hasReadme = true
+		}
 	}
 	var raw map[string]any
 	if err := yaml.Unmarshal(data, &raw); err != nil {
@@ -80,7 +87,7 @@ func sourceCatalogMeta(chartDir, repoRoot string) (CatalogMeta, error) {
 	}
 	// The chart's own README.md is in the archive, where publish reads it; only the app
 	// repository's needs keeping.
-	if _, err := os.Stat(filepath.Join(chartDir, "README.md")); err == nil || repoRoot == "" || samePath(repoRoot, chartDir) {
+	if hasReadme || repoRoot == "" || samePath(repoRoot, chartDir) {
 		return m, nil
 	}
 	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))

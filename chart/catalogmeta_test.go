@@ -87,3 +87,16 @@ func TestCatalogMetaBadRestrictions(t *testing.T) {
 	assert.False(t, strings.Contains(err.Error(), "\n"), "one line")
 	assert.Empty(t, filesUnder(t, dest), "nothing written")
 }
+
+// A chart README that .helmignore leaves out is not in the archive: the repository's is kept.
+func TestCatalogMetaIgnoredChartReadme(t *testing.T) {
+	r := newRepo(t, "hello")
+	chartDir := filepath.Join(r.dir, "helm", "hello")
+	copyDir(t, filepath.Join(testCharts(t), "hello"), chartDir)
+	r.write("helm/hello/.helmignore", "README.md\n")
+	r.write("README.md", "# hello app\n")
+	r.commit("app repository")
+	res, err := Build(context.Background(), r.dir, BuildOptions{Destination: t.TempDir()})
+	require.NoError(t, err)
+	assert.Equal(t, CatalogMeta{Readme: []byte("# hello app\n"), ReadmeFrom: ReadmeFromRepository}, res.Package.Meta)
+}
