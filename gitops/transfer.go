@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	gitcli "github.com/chartship/chartship/internal/git"
@@ -28,7 +27,7 @@ func (g *git) transfer(ctx context.Context, what string, before func(), args ...
 	policy.Retries = g.retryLimit
 	policy.OnRetry = func(attempt int, wait time.Duration, err error) {
 		g.retries++
-		g.log.Info("the GitOps remote failed; retrying", "repo", g.remote.display, "step", what, "attempt", attempt, "wait", wait.String(), "reason", lastLine(err))
+		g.log.Info("the GitOps remote failed; retrying", "repo", g.remote.display, "step", what, "attempt", attempt, "wait", wait.String(), "reason", gitcli.LastLine(err))
 	}
 	var out string
 	err := retry.Do(ctx, policy, func(int) error {
@@ -54,14 +53,4 @@ func (g *git) transfer(ctx context.Context, what string, before func(), args ...
 // clearDir empties dir for another clone attempt.
 func clearDir(dir string) func() {
 	return func() { _ = os.RemoveAll(dir) }
-}
-
-// lastLine is the last line of git's complaint, for the retry log.
-func lastLine(err error) string {
-	var ge *gitcli.Error
-	if !errors.As(err, &ge) || strings.TrimSpace(ge.Stderr) == "" {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimSpace(ge.Stderr), "\n")
-	return lines[len(lines)-1]
 }
