@@ -16,17 +16,6 @@ import (
 	"github.com/chartship/chartship/internal/gittest"
 )
 
-// bumpWireSays is what the error holds for each class when the retries are
-// spent (the status classes name their code, a stall git's "too slow").
-var bumpWireSays = map[faultproxy.Class]string{
-	faultproxy.Status500: "500", faultproxy.Status502: "502", faultproxy.Status503: "503", faultproxy.TooMany: "429",
-	faultproxy.Stall: "too slow", faultproxy.StallMidBody: "too slow",
-}
-
-func wireMidBody(c faultproxy.Class) bool {
-	return c == faultproxy.ResetMidBody || c == faultproxy.Truncate || c == faultproxy.StallMidBody
-}
-
 // wireFleet is a fleet whose git remote is reached through a fault proxy.
 func wireFleet(t *testing.T) (*fleet, *faultproxy.Proxy, BumpOptions) {
 	t.Helper()
@@ -88,7 +77,7 @@ func TestBumpWireFaults(t *testing.T) {
 				before := strings.TrimSpace(gittest.Git(t, f.bare, "rev-parse", "main"))
 				req := Request{Chart: "hello-world", Version: "1.4.0"}
 				res, err = Bump(ctx, repo, req, opts)
-				if step == "git-receive-pack" && wireMidBody(class) {
+				if step == "git-receive-pack" && class.MidBody() {
 					require.NoError(t, err, "the push landed; only its answer broke")
 					assert.Equal(t, StatusPushed, res.Status)
 					assert.Equal(t, 1, res.Retries)
@@ -100,7 +89,7 @@ func TestBumpWireFaults(t *testing.T) {
 				t.Log(err)
 				assert.ErrorIs(t, err, errdef.ErrExternal, "exit 3")
 				assert.Contains(t, err.Error(), "tried 3 times")
-				if says, ok := bumpWireSays[class]; ok {
+				if says, ok := faultproxy.GitSays[class]; ok {
 					assert.Contains(t, err.Error(), says)
 				}
 				assert.NotContains(t, err.Error(), gitToken)
