@@ -207,7 +207,7 @@ func NewPlan(ctx context.Context, dir string, opts Options) (*Plan, error) {
 	v, err := chart.ResolveVersion(ctx, chartDir, vopts)
 	if errors.Is(err, chart.ErrNoBuild) {
 		p := &Plan{Dir: chartDir, Chart: md.Name, VersionFrom: v.Source, Channel: chart.ChannelDev, NoBuild: err.Error(), opts: opts}
-		for _, s := range []Stage{StagePackage, StageUpgradeTest, StagePublish, StageBump} {
+		for _, s := range allStages {
 			p.Stages = append(p.Stages, StagePlan{Stage: s, Why: "branch " + v.Branch + " builds nothing"})
 		}
 		return p, nil

@@ -33,7 +33,7 @@ func (s *stages) end(res *Result) {
 	} else {
 		s.finish(progress.Passed, "")
 	}
-	for _, st := range []Stage{StagePackage, StageUpgradeTest, StagePublish, StageBump} {
+	for _, st := range allStages {
 		if slices.Contains(res.Skipped, st) {
 			s.send.Send(progress.Event{Task: string(st), State: progress.Skipped})
 		}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/chartship/chartship/catalog"
@@ -42,6 +43,9 @@ const (
 	StagePublish     Stage = "publish"
 	StageBump        Stage = "bump"
 )
+
+// allStages are the stages in the order a release runs them.
+var allStages = []Stage{StagePackage, StageUpgradeTest, StagePublish, StageBump}
 
 // Options configure a release, one group per stage. A nil Test or Bump skips
 // that stage; no publish targets for the version's kind skips publishing (and
@@ -132,7 +136,7 @@ func Execute(ctx context.Context, p *Plan) (*Result, error) {
 	defer track.end(res)
 	if p.NoBuild != "" {
 		res.Chart, res.VersionFrom, res.NoBuild = p.Chart, p.VersionFrom, p.NoBuild
-		res.Skipped = []Stage{StagePackage, StageUpgradeTest, StagePublish, StageBump}
+		res.Skipped = slices.Clone(allStages)
 		log.Info("nothing to build", "chart", p.Chart, "why", p.NoBuild)
 		return res, nil
 	}
