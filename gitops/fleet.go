@@ -32,9 +32,10 @@ func FleetVersions(ctx context.Context, repos []string, req Request, opts BumpOp
 		}
 	}
 	byVersion := map[string]map[string]bool{}
+	releasing := ociTagVersion(req.Version)
 	add := func(repo, file, value string) {
 		v, ok := runningVersion(value)
-		if !ok || v == ociTagVersion(req.Version) {
+		if !ok || v == releasing {
 			return
 		}
 		if byVersion[v] == nil {
