@@ -162,9 +162,10 @@ func PlanDir(ctx context.Context, dir string, req Request, opts Options) (*Plan,
 		return nil, errdef.Usage(err)
 	}
 	pl := &planner{req: req, available: availableTags(req)}
+	var before []string // the tags before this publish
 	for _, t := range pl.available {
 		if t != req.Version {
-			pl.before = append(pl.before, t)
+			before = append(before, t)
 		}
 	}
 	for _, s := range scans {
@@ -174,7 +175,7 @@ func PlanDir(ctx context.Context, dir string, req Request, opts Options) (*Plan,
 		pl.charts = append(pl.charts, s.charts...)
 		pl.recvs = append(pl.recvs, s.recvs...)
 	}
-	pl.beforeTags, pl.afterTags = parseTags(pl.before), parseTags(pl.available)
+	pl.beforeTags, pl.afterTags = parseTags(before), parseTags(pl.available)
 	pl.parsed = newParsedVersions(pl.available)
 	pl.index()
 	// Files are planned in parallel, each into its own partial plan, merged in
@@ -239,7 +240,6 @@ func availableTags(req Request) []string {
 type planner struct {
 	req       Request
 	available []string // the tags after this publish
-	before    []string // and before it
 	policies  []imagePolicy
 	repos     []imageRepository
 	ocis      []ociObject
