@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -31,15 +28,8 @@ func TestKillReleaseRerunConverges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills processes")
 	}
-	ociClearEnv(t)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	t.Setenv("HELM_REGISTRY_CONFIG", t.TempDir()+"/config.json")
-	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	t.Setenv("GIT_AUTHOR_NAME", "chartship test")
-	t.Setenv("GIT_AUTHOR_EMAIL", "test@chartship.invalid")
-	t.Setenv("GIT_COMMITTER_NAME", "chartship test")
-	t.Setenv("GIT_COMMITTER_EMAIL", "test@chartship.invalid")
+	isolateClientConfig(t)
+	setGitIdentity(t)
 	t.Setenv("SOURCE_DATE_EPOCH", "")
 	t.Setenv("GITHUB_TOKEN", "ghs_token")
 	app := taggedHello(t, "v1.0.0")
@@ -63,9 +53,7 @@ func TestKillReleaseRerunConverges(t *testing.T) {
 			reg := registrytest.New(t)
 			regProxy := faultproxy.New(t, reg.URL)
 			srv := gittest.NewServer(t)
-			srv.NewRepo(t, "catalog.git")
-			bare := srv.Dir("catalog.git")
-			gittest.Seed(t, bare, map[string]string{"README.md": "catalog\n"}, "init")
+			bare := seedCatalogRepo(t, srv)
 			gitProxy := faultproxy.New(t, srv.URL)
 			ops := gittest.NewServer(t, gittest.WithBasicAuth("x-access-token", "ghs_token"))
 			ops.NewRepo(t, "acme/fleet-a.git")
@@ -83,25 +71,11 @@ func TestKillReleaseRerunConverges(t *testing.T) {
 					"--bump-repo", "git+" + opsProxy.URL + "/acme/fleet-a.git", "--bump-pr", "--github-api", ghProxy.URL}
 			}
 
-			var mu sync.Mutex
-			var child *exec.Cmd
-			hook, killed := killAt(kp, &mu, &child)
-			proxies[c.at].OnEvent(hook)
 			first := t.TempDir()
-			mu.Lock()
-			child = cliProcess(t, args(first)...)
-			var errOut bytes.Buffer
-			child.Stderr = &errOut
-			require.NoError(t, child.Start())
-			mu.Unlock()
-			err := child.Wait()
-			require.True(t, killed(), "the kill point was reached: %v\n%s", err, errOut.String())
-			var ee *exec.ExitError
-			require.ErrorAs(t, err, &ee, "killed")
+			runKilled(t, kp, args(first), proxies[c.at])
 			firstPkg := filepath.Join(first, "hello-1.0.0.tgz")
 			require.FileExists(t, firstPkg, "the first run packaged the chart before its push")
 
-			proxies[c.at].OnEvent(nil)
 			stdout, err := cliProcess(t, args(t.TempDir())...).Output()
 			require.NoError(t, err, "re-run: %s", stderrOf(err))
 			var res struct {
@@ -113,10 +87,7 @@ func TestKillReleaseRerunConverges(t *testing.T) {
 			require.Equal(t, "1.0.0", res.Version)
 			require.Len(t, res.Published, 2, string(stdout))
 			for _, p := range res.Published {
-				kind := "git"
-				if strings.HasPrefix(p.Catalog, "oci://") {
-					kind = "oci"
-				}
+				kind := catalogKind(p)
 				switch {
 				case kind == kp.landed || c.at == "gitops" || c.at == "github":
 					assert.Equal(t, catalog.AlreadyPublished, p.Status, "%s held the package before the re-run", p.Catalog)

@@ -67,45 +67,23 @@ func TestKillAnywhereRerunConverges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills processes")
 	}
-	ociClearEnv(t)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	t.Setenv("HELM_REGISTRY_CONFIG", t.TempDir()+"/config.json")
-	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	isolateClientConfig(t)
 	pkg := packageHello(t, "1.0.0", "")
 	for _, kp := range killPoints {
 		t.Run(kp.name, func(t *testing.T) {
 			reg := registrytest.New(t)
 			regProxy := faultproxy.New(t, reg.URL)
 			srv := gittest.NewServer(t)
-			srv.NewRepo(t, "catalog.git")
-			bare := srv.Dir("catalog.git")
+			bare := seedCatalogRepo(t, srv)
 			gittest.Git(t, bare, "config", "uploadpack.allowFilter", "true")
-			gittest.Seed(t, bare, map[string]string{"README.md": "catalog\n"}, "init")
 			gitProxy := faultproxy.New(t, srv.URL)
 			args := []string{"--output", "json", "publish", pkg,
 				"--to", "oci://" + regProxy.Host + "/kill", "--to", "git+" + gitProxy.URL + "/catalog.git",
 				"--plain-http", "--index-url", "https://example.github.io/catalog/"}
 
-			var mu sync.Mutex
-			var child *exec.Cmd
-			hook, killed := killAt(kp, &mu, &child)
-			regProxy.OnEvent(hook)
-			gitProxy.OnEvent(hook)
-			mu.Lock()
-			child = cliProcess(t, args...)
-			var errOut bytes.Buffer
-			child.Stderr = &errOut
-			require.NoError(t, child.Start())
-			mu.Unlock()
-			err := child.Wait()
-			require.True(t, killed(), "the kill point was reached: %v\n%s", err, errOut.String())
-			var ee *exec.ExitError
-			require.ErrorAs(t, err, &ee, "killed")
+			runKilled(t, kp, args, regProxy, gitProxy)
 
 			// the re-run finishes the job and says what it found done
-			regProxy.OnEvent(nil)
-			gitProxy.OnEvent(nil)
 			rerun := cliProcess(t, args...)
 			stdout, err := rerun.Output()
 			require.NoError(t, err, "re-run: %s", stderrOf(err))
@@ -113,11 +91,7 @@ func TestKillAnywhereRerunConverges(t *testing.T) {
 			require.NoError(t, json.Unmarshal(stdout, &res), string(stdout))
 			require.Len(t, res, 2)
 			for _, r := range res {
-				kind := "git"
-				if strings.HasPrefix(r.Catalog, "oci://") {
-					kind = "oci"
-				}
-				if kind == kp.landed {
+				if catalogKind(r) == kp.landed {
 					assert.Equal(t, catalog.AlreadyPublished, r.Status, "%s held the package before the re-run", r.Catalog)
 				} else {
 					assert.Contains(t, []catalog.Status{catalog.Published, catalog.AlreadyPublished}, r.Status, r.Catalog)
@@ -182,6 +156,73 @@ func killAssertConverged(t *testing.T, reg *registrytest.Registry, bare, pkgPath
 	assert.Equal(t, 1, strings.Count(log, "Publish hello 1.0.0"), log)
 }
 
+// runKilled runs the CLI with args, SIGKILLs it at kp as the proxies see it,
+// and requires that it died there; the proxies' hooks are off again after.
+func runKilled(t *testing.T, kp killPoint, args []string, proxies ...*faultproxy.Proxy) {
+	t.Helper()
+	var mu sync.Mutex
+	var child *exec.Cmd
+	hook, killed := killAt(kp, &mu, &child)
+	for _, p := range proxies {
+		p.OnEvent(hook)
+	}
+	mu.Lock()
+	child = cliProcess(t, args...)
+	var errOut bytes.Buffer
+	child.Stderr = &errOut
+	err := child.Start()
+	mu.Unlock()
+	require.NoError(t, err)
+	err = child.Wait()
+	require.True(t, killed(), "the kill point was reached: %v\n%s", err, errOut.String())
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "killed")
+	for _, p := range proxies {
+		p.OnEvent(nil)
+	}
+}
+
+// catalogKind is the kind of catalog r is about: "oci" or "git".
+func catalogKind(r catalog.Result) string {
+	if strings.HasPrefix(r.Catalog, "oci://") {
+		return "oci"
+	}
+	return "git"
+}
+
+// seedCatalogRepo creates catalog.git on srv with one commit (a README) and
+// returns its bare directory.
+func seedCatalogRepo(t *testing.T, srv *gittest.Server) string {
+	t.Helper()
+	srv.NewRepo(t, "catalog.git")
+	bare := srv.Dir("catalog.git")
+	gittest.Seed(t, bare, map[string]string{"README.md": "catalog\n"}, "init")
+	return bare
+}
+
+// isolateClientConfig keeps the user's registry logins, OCI settings and git
+// configuration out of the CLI runs of t.
+func isolateClientConfig(t *testing.T) {
+	ociClearEnv(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("HELM_REGISTRY_CONFIG", t.TempDir()+"/config.json")
+	isolateGitConfig(t)
+}
+
+// isolateGitConfig keeps the global and system git configuration out of t.
+func isolateGitConfig(t *testing.T) {
+	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+}
+
+// setGitIdentity gives t's commits a fixed author and committer.
+func setGitIdentity(t *testing.T) {
+	for _, k := range []string{"GIT_AUTHOR", "GIT_COMMITTER"} {
+		t.Setenv(k+"_NAME", "chartship test")
+		t.Setenv(k+"_EMAIL", "test@chartship.invalid")
+	}
+}
+
 // killAt returns a proxy hook that SIGKILLs *child at kp, and reports whether it did.
 func killAt(kp killPoint, mu *sync.Mutex, child **exec.Cmd) (func(faultproxy.Event) bool, func() bool) {
 	seen, killed := 0, false
@@ -211,12 +252,8 @@ func TestKillBumpRerunConverges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills processes")
 	}
-	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	t.Setenv("GIT_AUTHOR_NAME", "chartship test")
-	t.Setenv("GIT_AUTHOR_EMAIL", "test@chartship.invalid")
-	t.Setenv("GIT_COMMITTER_NAME", "chartship test")
-	t.Setenv("GIT_COMMITTER_EMAIL", "test@chartship.invalid")
+	isolateGitConfig(t)
+	setGitIdentity(t)
 	for _, kp := range []killPoint{
 		{name: "during the clone", method: http.MethodPost, path: "/git-upload-pack", nth: 1},
 		{name: "after the push, before the pull request", method: http.MethodPost, path: "/git-receive-pack", nth: 1, done: true},
@@ -232,22 +269,8 @@ func TestKillBumpRerunConverges(t *testing.T) {
 			args := []string{"--output", "json", "bump", "--chart", "hello-world", "--version", "1.3.0",
 				"--available", "1.2.7,1.2.10", "--repo", "git+" + gitProxy.URL + "/acme/fleet-a.git", "--pr", "--github-api", ghProxy.URL}
 
-			var mu sync.Mutex
-			var child *exec.Cmd
-			hook, killed := killAt(kp, &mu, &child)
-			gitProxy.OnEvent(hook)
-			ghProxy.OnEvent(hook)
-			mu.Lock()
-			child = cliProcess(t, args...)
-			var errOut bytes.Buffer
-			child.Stderr = &errOut
-			require.NoError(t, child.Start())
-			mu.Unlock()
-			err := child.Wait()
-			require.True(t, killed(), "the kill point was reached: %v\n%s", err, errOut.String())
+			runKilled(t, kp, args, gitProxy, ghProxy)
 
-			gitProxy.OnEvent(nil)
-			ghProxy.OnEvent(nil)
 			out, err := cliProcess(t, args...).Output()
 			require.NoError(t, err, "re-run: %s", stderrOf(err))
 			assert.Contains(t, string(out), "pull request", "the re-run says what it did")
