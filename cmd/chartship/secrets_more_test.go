@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -30,13 +31,17 @@ type secretStep struct {
 	env  map[string]string // set for this step only; the credential variables are cleared first
 	args []string
 	code int // the exit code of the JSON run (-1: don't check)
+	// fault, when set, is injected into proxy for this step only
+	fault *faultproxy.Rule
+	proxy *faultproxy.Proxy
 }
 
 // credentialEnv is every variable a secret step may set.
 var credentialEnv = []string{"CHARTSHIP_REGISTRY_USERNAME", "CHARTSHIP_REGISTRY_PASSWORD", "CHARTSHIP_GIT_TOKEN", "GITHUB_TOKEN", "COSIGN_PASSWORD"}
 
-// runSecretSteps runs steps and fails if any secret is on stdout or stderr;
-// it returns everything printed.
+// runSecretSteps runs steps and fails if any secret is on stdout or stderr,
+// or if a JSON run's stdout is not one JSON document; it returns everything
+// printed.
 func runSecretSteps(t *testing.T, steps []secretStep, secrets []string) string {
 	t.Helper()
 	var seen bytes.Buffer
@@ -49,11 +54,20 @@ func runSecretSteps(t *testing.T, steps []secretStep, secrets []string) string {
 			for k, v := range s.env {
 				t.Setenv(k, v)
 			}
+			if s.fault != nil {
+				s.proxy.Inject(*s.fault)
+			}
 			var out, errOut bytes.Buffer
 			args := append([]string{"chartship", "--output", output, "--verbose", "--log-format", "plain"}, s.args...)
 			code := run(context.Background(), args, &out, &errOut)
+			if s.fault != nil {
+				s.proxy.Inject()
+			}
 			if output == "json" && s.code >= 0 {
 				assert.Equal(t, s.code, code, "%s (%s): %s", s.name, output, errOut.String())
+			}
+			if output == "json" {
+				assert.True(t, json.Valid(out.Bytes()), "%s: stdout is one JSON document: %s", s.name, out.String())
 			}
 			for _, sec := range secrets {
 				assert.NotContains(t, out.String(), sec, "%s (%s): a secret on stdout", s.name, output)
@@ -64,6 +78,13 @@ func runSecretSteps(t *testing.T, steps []secretStep, secrets []string) string {
 		}
 	}
 	return seen.String()
+}
+
+// envWith is env with k set to v, env unchanged.
+func envWith(env map[string]string, k, v string) map[string]string {
+	m := maps.Clone(env)
+	m[k] = v
+	return m
 }
 
 // pemBody is the base64 body of a PEM file, without its armour lines, joined.
@@ -174,20 +195,14 @@ func TestNoSecretLeaksCosign(t *testing.T) {
 		cosignPass = "cosign-P4ss-c053"
 		wrongPass  = "wrong-P4ss-c054"
 	)
-	ociClearEnv(t)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	t.Setenv("HELM_REGISTRY_CONFIG", t.TempDir()+"/config.json")
-	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	isolateClientConfig(t)
 	key, pub := signtest.KeyPair(t, t.TempDir(), cosignPass)
 	_, otherPub := signtest.KeyPair(t, t.TempDir(), "other-pw")
 	secrets := append([]string{regPass, gitToken, cosignPass, wrongPass}, pemBody(t, key)...)
 
 	reg := registrytest.New(t, registrytest.WithHtpasswd("ci", regPass))
 	srv := gittest.NewServer(t, gittest.WithBasicAuth("x-access-token", gitToken))
-	srv.NewRepo(t, "catalog.git")
-	bare := srv.Dir("catalog.git")
-	gittest.Seed(t, bare, map[string]string{"README.md": "catalog\n"}, "init")
+	bare := seedCatalogRepo(t, srv)
 	pkg := packageHello(t, "1.0.0", "")
 	unsigned := packageHello(t, "1.1.0", "")
 	ociTo := []string{"--to", reg.Ref("charts"), "--ca-file", reg.CAFile}
@@ -195,19 +210,11 @@ func TestNoSecretLeaksCosign(t *testing.T) {
 	ref := reg.Ref("charts") + "/hello"
 
 	creds := map[string]string{"CHARTSHIP_REGISTRY_USERNAME": "ci", "CHARTSHIP_REGISTRY_PASSWORD": regPass, "CHARTSHIP_GIT_TOKEN": gitToken, "COSIGN_PASSWORD": cosignPass}
-	with := func(k, v string) map[string]string {
-		m := map[string]string{}
-		for a, b := range creds {
-			m[a] = b
-		}
-		m[k] = v
-		return m
-	}
 	publish := func(p string, extra ...string) []string {
 		return append(append(append([]string{"publish", p}, ociTo...), gitTo...), extra...)
 	}
 	steps := []secretStep{
-		{name: "wrong cosign password", env: with("COSIGN_PASSWORD", wrongPass), args: publish(pkg, "--cosign-key", key), code: exitUsage},
+		{name: "wrong cosign password", env: envWith(creds, "COSIGN_PASSWORD", wrongPass), args: publish(pkg, "--cosign-key", key), code: exitUsage},
 		{name: "missing cosign key", env: creds, args: publish(pkg, "--cosign-key", filepath.Join(t.TempDir(), "nope.key")), code: exitUsage},
 		{name: "signed publish", env: creds, args: publish(pkg, "--cosign-key", key), code: -1},
 		{name: "signed publish again", env: creds, args: publish(pkg, "--cosign-key", key), code: exitOK},
@@ -215,7 +222,7 @@ func TestNoSecretLeaksCosign(t *testing.T) {
 		{name: "verify", env: creds, args: []string{"verify", ref + ":1.0.0", "--ca-file", reg.CAFile, "--cosign-key", pub}, code: exitOK},
 		{name: "verify with another key", env: creds, args: []string{"verify", ref + ":1.0.0", "--ca-file", reg.CAFile, "--cosign-key", otherPub}, code: exitCheck},
 		{name: "verify an unsigned version", env: creds, args: []string{"verify", ref + ":1.1.0", "--ca-file", reg.CAFile, "--cosign-key", pub}, code: exitCheck},
-		{name: "verify with a refused password", env: with("CHARTSHIP_REGISTRY_PASSWORD", wrongPass), args: []string{"verify", ref + ":1.0.0", "--ca-file", reg.CAFile, "--cosign-key", pub, "--retries", "1"}, code: exitExternal},
+		{name: "verify with a refused password", env: envWith(creds, "CHARTSHIP_REGISTRY_PASSWORD", wrongPass), args: []string{"verify", ref + ":1.0.0", "--ca-file", reg.CAFile, "--cosign-key", pub, "--retries", "1"}, code: exitExternal},
 	}
 	seen := runSecretSteps(t, steps, secrets)
 	assert.Contains(t, seen, "COSIGN_PASSWORD", "the wrong-password path ran")
@@ -242,11 +249,7 @@ func TestNoSecretLeaksUpgradeTestReports(t *testing.T) {
 		wrongPass = "wrong-P4ss-u073"
 	)
 	secrets := []string{regPass, gitToken, wrongPass}
-	ociClearEnv(t)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	t.Setenv("HELM_REGISTRY_CONFIG", t.TempDir()+"/config.json")
-	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	isolateClientConfig(t)
 
 	reg := registrytest.New(t, registrytest.WithHtpasswd("ci", regPass))
 	creds := map[string]string{"CHARTSHIP_REGISTRY_USERNAME": "ci", "CHARTSHIP_REGISTRY_PASSWORD": regPass, "CHARTSHIP_GIT_TOKEN": gitToken, "GITHUB_TOKEN": gitToken}
@@ -256,11 +259,7 @@ func TestNoSecretLeaksUpgradeTestReports(t *testing.T) {
 	require.NoError(t, err)
 	code, _, errOut := runCLI(t, "publish", tgz, "--to", reg.Ref("charts"), "--ca-file", reg.CAFile, "--username", "ci", "--password", regPass)
 	require.Equal(t, exitOK, code, errOut)
-	wrong := map[string]string{}
-	for k, v := range creds {
-		wrong[k] = v
-	}
-	wrong["CHARTSHIP_REGISTRY_PASSWORD"] = wrongPass
+	wrong := envWith(creds, "CHARTSHIP_REGISTRY_PASSWORD", wrongPass)
 
 	dir := t.TempDir()
 	var files []string
@@ -312,8 +311,7 @@ func TestNoSecretLeaksBumpPushFailure(t *testing.T) {
 		wrongToken = "ghs-Wr0ng-b082"
 	)
 	secrets := []string{gitToken, wrongToken}
-	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	isolateGitConfig(t)
 	srv := gittest.NewServer(t, gittest.WithBasicAuth("x-access-token", gitToken))
 	url := seedGolden(t, srv, "acme/fleet.git", "app-marker")
 	gh := githubtest.New(t, srv.Root, gitToken)
