@@ -17,12 +17,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	helmchart "helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/catalog/oci"
-	"github.com/chartship/chartship/chart"
+	"github.com/chartship/chartship/internal/charttest"
 	"github.com/chartship/chartship/internal/githubtest"
 	"github.com/chartship/chartship/internal/gittest"
 	"github.com/chartship/chartship/internal/registrytest"
@@ -38,6 +36,14 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 func seedGolden(t *testing.T, srv *gittest.Server, name, golden string) string {
 	t.Helper()
 	url := srv.NewRepo(t, name)
+	gittest.Seed(t, srv.Dir(name), goldenOriginal(t, golden), "seed")
+	return url
+}
+
+// goldenOriginal is the original tree of the gitops golden case golden: each
+// file's contents by its slash-separated path.
+func goldenOriginal(t *testing.T, golden string) map[string]string {
+	t.Helper()
 	files := map[string]string{}
 	root := filepath.Join("..", "..", "testdata", "gitops", golden, "original")
 	require.NoError(t, filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
@@ -49,8 +55,7 @@ func seedGolden(t *testing.T, srv *gittest.Server, name, golden string) string {
 		files[filepath.ToSlash(rel)] = string(b)
 		return err
 	}))
-	gittest.Seed(t, srv.Dir(name), files, "seed")
-	return url
+	return files
 }
 
 func TestBumpCommandSeveralReposWithPullRequests(t *testing.T) {
@@ -139,12 +144,7 @@ func TestBumpCommandListsTheRegistry(t *testing.T) {
 	cat, err := catalog.Open("oci://"+reg.Host+"/charts", catalog.Options{OCI: oci.Options{PlainHTTP: true}})
 	require.NoError(t, err)
 	for _, v := range []string{"1.3.0", "1.4.0", "2.0.0"} {
-		dir := t.TempDir()
-		path, err := chartutil.Save(&helmchart.Chart{Metadata: &helmchart.Metadata{APIVersion: "v2", Name: "hello-world", Version: v}}, dir)
-		require.NoError(t, err)
-		pkg, err := chart.Open(path)
-		require.NoError(t, err)
-		_, err = cat.Publish(context.Background(), pkg)
+		_, err = cat.Publish(context.Background(), charttest.Package(t, t.TempDir(), "hello-world", v))
 		require.NoError(t, err)
 	}
 	dir := t.TempDir()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,12 +13,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	helmchart "helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/catalog/oci"
-	"github.com/chartship/chartship/chart"
+	"github.com/chartship/chartship/internal/charttest"
 	"github.com/chartship/chartship/internal/registrytest"
 )
 
@@ -31,30 +28,20 @@ func TestBumpStagePlanAndNotify(t *testing.T) {
 	cat, err := catalog.Open("oci://"+reg.Host+"/charts", catalog.Options{OCI: oci.Options{PlainHTTP: true}})
 	require.NoError(t, err)
 	for _, v := range []string{"1.1.0", "1.2.0-rc.0", "1.2.0-rc.1", "1.2.1-r7b5b4fa7t20260112120959h1a2b3c4"} {
-		path, err := chartutil.Save(&helmchart.Chart{Metadata: &helmchart.Metadata{APIVersion: "v2", Name: "hello", Version: v}}, t.TempDir())
-		require.NoError(t, err)
-		pkg, err := chart.Open(path)
-		require.NoError(t, err)
-		_, err = cat.Publish(context.Background(), pkg)
+		_, err = cat.Publish(context.Background(), charttest.Package(t, t.TempDir(), "hello", v))
 		require.NoError(t, err)
 	}
 	// The release-stages fleet of the gitops golden case, without its broken
 	// files, pointing at the registry.
 	fleet := t.TempDir()
-	src := filepath.Join("..", "..", "testdata", "gitops", "release-stages", "original")
-	require.NoError(t, filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.Contains(p, "broken") {
-			return err
+	for rel, b := range goldenOriginal(t, "release-stages") {
+		if strings.Contains(rel, "broken") {
+			continue
 		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		dst := filepath.Join(fleet, rel)
+		dst := filepath.Join(fleet, filepath.FromSlash(rel))
 		require.NoError(t, os.MkdirAll(filepath.Dir(dst), 0o755))
-		return os.WriteFile(dst, []byte(strings.ReplaceAll(string(b), "gsoci.azurecr.io/charts/giantswarm", reg.Host+"/charts")), 0o644)
-	}))
+		require.NoError(t, os.WriteFile(dst, []byte(strings.ReplaceAll(b, "gsoci.azurecr.io/charts/giantswarm", reg.Host+"/charts")), 0o644))
+	}
 
 	args := []string{"bump", "--chart", "hello", "--version", "1.2.0-rc.1", "--registry", "oci://" + reg.Host + "/charts", "--plain-http", "--repo", fleet, "--dry-run"}
 	code, stdout, stderr := runCLI(t, args...)
