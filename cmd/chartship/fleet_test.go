@@ -7,12 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
 
-	"github.com/chartship/chartship/catalog"
-	"github.com/chartship/chartship/catalog/oci"
-	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/gittest"
 	"github.com/chartship/chartship/internal/registrytest"
 	"github.com/chartship/chartship/internal/testcluster"
@@ -24,16 +19,7 @@ import (
 func TestUpgradeTestFromFleet(t *testing.T) {
 	kc := testcluster.Kubeconfig(t)
 	reg := registrytest.New(t)
-	cat, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: oci.Options{PlainHTTP: true}})
-	require.NoError(t, err)
-	hello, err := loader.Load(upgradeTestdata("hello-1.0.0"))
-	require.NoError(t, err)
-	tgz, err := chartutil.Save(hello, t.TempDir())
-	require.NoError(t, err)
-	pkg, err := chart.Open(tgz)
-	require.NoError(t, err)
-	_, err = cat.Publish(context.Background(), pkg)
-	require.NoError(t, err)
+	publishTestdata(t, reg, "hello-1.0.0")
 
 	srv := gittest.NewServer(t)
 	url := srv.NewRepo(t, "acme/fleet.git")

@@ -89,12 +89,7 @@ func TestUpgradeTestInterruptedKind(t *testing.T) {
 	image := testcluster.KindNodeImage(t)
 	const appImage = "chartship.test/app:1.0"
 	require.NoError(t, testcluster.BuildBusyboxImage(appImage))
-	to := filepath.Join(t.TempDir(), "app")
-	require.NoError(t, os.CopyFS(to, os.DirFS(upgradeTestdata("app-1.0.0"))))
-	chartYAML := filepath.Join(to, "Chart.yaml")
-	b, err := os.ReadFile(chartYAML)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(chartYAML, bytes.Replace(b, []byte("version: 1.0.0"), []byte("version: 1.1.0"), 1), 0o644))
+	to := appChart110(t)
 	name := fmt.Sprintf("cs-int-%d", os.Getpid())
 	interruptUpgradeTest(t, to, "--cluster", "kind", "--kind-name", name, "--kind-node-image", image, "--load-image", appImage,
 		"--from-file", upgradeTestdata("app-1.0.0"))

@@ -13,8 +13,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/chartship/chartship/internal/faultproxy"
 	"github.com/chartship/chartship/internal/githubtest"
@@ -253,10 +251,7 @@ func TestNoSecretLeaksUpgradeTestReports(t *testing.T) {
 
 	reg := registrytest.New(t, registrytest.WithHtpasswd("ci", regPass))
 	creds := map[string]string{"CHARTSHIP_REGISTRY_USERNAME": "ci", "CHARTSHIP_REGISTRY_PASSWORD": regPass, "CHARTSHIP_GIT_TOKEN": gitToken, "GITHUB_TOKEN": gitToken}
-	hello, err := loader.Load(upgradeTestdata("hello-1.0.0"))
-	require.NoError(t, err)
-	tgz, err := chartutil.Save(hello, t.TempDir())
-	require.NoError(t, err)
+	tgz := packageTestdata(t, "hello-1.0.0")
 	code, _, errOut := runCLI(t, "publish", tgz, "--to", reg.Ref("charts"), "--ca-file", reg.CAFile, "--username", "ci", "--password", regPass)
 	require.Equal(t, exitOK, code, errOut)
 	wrong := envWith(creds, "CHARTSHIP_REGISTRY_PASSWORD", wrongPass)

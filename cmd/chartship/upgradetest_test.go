@@ -25,6 +25,42 @@ func upgradeTestdata(elem ...string) string {
 	return filepath.Join(append([]string{"..", "..", "testdata", "upgradetest"}, elem...)...)
 }
 
+// packageTestdata packages the chart upgradeTestdata(name) and returns the
+// archive's path.
+func packageTestdata(t *testing.T, name string) string {
+	t.Helper()
+	c, err := loader.Load(upgradeTestdata(name))
+	require.NoError(t, err)
+	tgz, err := chartutil.Save(c, t.TempDir())
+	require.NoError(t, err)
+	return tgz
+}
+
+// publishTestdata publishes the chart upgradeTestdata(name) to reg's charts
+// repository over plain HTTP.
+func publishTestdata(t *testing.T, reg *registrytest.Registry, name string) {
+	t.Helper()
+	cat, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: oci.Options{PlainHTTP: true}})
+	require.NoError(t, err)
+	pkg, err := chart.Open(packageTestdata(t, name))
+	require.NoError(t, err)
+	_, err = cat.Publish(context.Background(), pkg)
+	require.NoError(t, err)
+}
+
+// appChart110 is a copy of the app chart (upgradeTestdata "app-1.0.0") at
+// version 1.1.0, to upgrade the original to.
+func appChart110(t *testing.T) string {
+	t.Helper()
+	to := filepath.Join(t.TempDir(), "app")
+	require.NoError(t, os.CopyFS(to, os.DirFS(upgradeTestdata("app-1.0.0"))))
+	chartYAML := filepath.Join(to, "Chart.yaml")
+	b, err := os.ReadFile(chartYAML)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(chartYAML, bytes.Replace(b, []byte("version: 1.0.0"), []byte("version: 1.1.0"), 1), 0o644))
+	return to
+}
+
 func TestUpgradeTestCommandWithoutContainerEngine(t *testing.T) {
 	// An engine that does not answer, whatever runs on this machine.
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-engine.sock"))
@@ -42,12 +78,7 @@ func TestUpgradeTestCommandKind(t *testing.T) {
 	const appImage = "chartship.test/app:1.0"
 	require.NoError(t, testcluster.BuildBusyboxImage(appImage))
 	// The app chart at 1.1.0, upgraded from its 1.0.0.
-	to := filepath.Join(t.TempDir(), "app")
-	require.NoError(t, os.CopyFS(to, os.DirFS(upgradeTestdata("app-1.0.0"))))
-	chartYAML := filepath.Join(to, "Chart.yaml")
-	b, err := os.ReadFile(chartYAML)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(chartYAML, bytes.Replace(b, []byte("version: 1.0.0"), []byte("version: 1.1.0"), 1), 0o644))
+	to := appChart110(t)
 	name := fmt.Sprintf("cs-cmd-%d", os.Getpid())
 	junit := filepath.Join(t.TempDir(), "junit.xml")
 	var stdout, stderr bytes.Buffer
@@ -121,16 +152,7 @@ func TestUpgradeTestCommand(t *testing.T) {
 
 	// From-version from an OCI catalog: --catalog oci://… with the OCI flags.
 	reg := registrytest.New(t)
-	cat, err := catalog.Open(reg.Ref("charts"), catalog.Options{OCI: oci.Options{PlainHTTP: true}})
-	require.NoError(t, err)
-	hello, err := loader.Load(upgradeTestdata("hello-1.0.0"))
-	require.NoError(t, err)
-	tgz, err := chartutil.Save(hello, t.TempDir())
-	require.NoError(t, err)
-	pkg, err := chart.Open(tgz)
-	require.NoError(t, err)
-	_, err = cat.Publish(context.Background(), pkg)
-	require.NoError(t, err)
+	publishTestdata(t, reg, "hello-1.0.0")
 	stdout.Reset()
 	stderr.Reset()
 	code = run(context.Background(), []string{"chartship", "upgrade-test", upgradeTestdata("hello-1.1.0"),
