@@ -97,6 +97,9 @@ func TestEnvironmentVariablesHaveOneMeaning(t *testing.T) {
 			t.Errorf("$%s sets flags of different meanings: %v", env, names)
 		}
 	}
+	for name := range sameMeaningWording {
+		assert.Greater(t, len(usages[name]), 1, "--%s is worded one way everywhere: drop it from sameMeaningWording", name)
+	}
 	for name, us := range usages {
 		if len(us) > 1 && sameMeaningWording[name] == "" {
 			var lines []string

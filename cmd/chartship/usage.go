@@ -15,10 +15,9 @@ import (
 // things in different commands, and so did its environment variable): the old
 // name gets a one-line pointer to the new one, never a silent meaning.
 var renamedFlags = map[string]map[string]string{
-	"publish":      {"branch": "catalog-branch"},
-	"prune":        {"branch": "catalog-branch"},
-	"bump":         {"branch": "bump-branch", "catalog": "app-catalog", "parallel": "bump-parallel"},
-	"upgrade-test": {},
+	"publish": {"branch": "catalog-branch"},
+	"prune":   {"branch": "catalog-branch"},
+	"bump":    {"branch": "bump-branch", "catalog": "app-catalog", "parallel": "bump-parallel"},
 }
 
 // wireUsage makes every flag or command mistake one line naming the command, a

@@ -54,6 +54,28 @@ func TestFlagMistakes(t *testing.T) {
 	assert.Contains(t, doc.Error, "unknown flag --brnch")
 }
 
+// TestRenamedFlagsPointAtFlags: each old name in renamedFlags is no flag of
+// its command any more (or the pointer would never show) and its new name is.
+func TestRenamedFlagsPointAtFlags(t *testing.T) {
+	has := map[string]map[string]bool{} // command name → its flag names
+	for _, f := range allFlags(t) {
+		cmd := f.command[strings.LastIndex(f.command, " ")+1:]
+		if has[cmd] == nil {
+			has[cmd] = map[string]bool{}
+		}
+		for _, n := range append([]string{f.name}, f.aliases...) {
+			has[cmd][n] = true
+		}
+	}
+	for cmd, renames := range renamedFlags {
+		require.NotNil(t, has[cmd], "renamedFlags names a command %q with flags", cmd)
+		for old, to := range renames {
+			assert.False(t, has[cmd][old], "%s --%s is still a flag", cmd, old)
+			assert.True(t, has[cmd][to], "%s --%s (the new name of --%s) is a flag", cmd, to, old)
+		}
+	}
+}
+
 // TestHintsNameFlagsThatExist: every --flag an error or log message of chartship
 // names is a flag some command has.
 func TestHintsNameFlagsThatExist(t *testing.T) {
