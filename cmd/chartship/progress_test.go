@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chartship/chartship/internal/gittest"
 	"github.com/chartship/chartship/internal/testcluster"
 )
 
@@ -20,13 +21,9 @@ import (
 // what the pane shows when it is done and every byte the program wrote to it.
 func tmuxRun(t *testing.T, script string) (screen, raw string) {
 	t.Helper()
+	gittest.NeedTool(t, "tmux") // the progress view is tested in a real terminal
 	tmux, err := exec.LookPath("tmux")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tmux is needed to test the progress view in a terminal: apt-get install tmux (scripts/test installs it)")
-		}
-		t.Skip("tmux not installed (apt-get install tmux)")
-	}
+	require.NoError(t, err)
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "tmux.sock")
 	tm := func(args ...string) string {
@@ -40,20 +37,25 @@ func tmuxRun(t *testing.T, script string) (screen, raw string) {
 	t.Cleanup(func() { _ = exec.Command(tmux, "-S", sock, "kill-server").Run() })
 	tm("pipe-pane", "-o", "-t", "cs", "cat > "+filepath.Join(dir, "raw"))
 	tm("send-keys", "-t", "cs", "clear; sh "+filepath.Join(dir, "run.sh"), "Enter")
+	// done once the script is and tmux has drawn and piped its last line
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
+		_, err := os.Stat(filepath.Join(dir, "done"))
+		finished := err == nil
+		screen = tm("capture-pane", "-p", "-t", "cs", "-S", "-200")
+		b, err := os.ReadFile(filepath.Join(dir, "raw"))
+		if !os.IsNotExist(err) { // tmux creates it with the first bytes it pipes
+			require.NoError(t, err)
+		}
+		raw = string(b)
+		if finished && strings.Contains(screen, "exit status ") && strings.Contains(raw, "exit status ") {
 			break
 		}
-		require.True(t, time.Now().Before(deadline), "the command did not finish; the pane shows:\n%s", tm("capture-pane", "-p", "-t", "cs"))
+		require.True(t, time.Now().Before(deadline), "the command did not finish; the pane shows:\n%s", screen)
 		time.Sleep(200 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond) // let tmux draw the last bytes
-	screen = tm("capture-pane", "-p", "-t", "cs", "-S", "-200")
-	b, err := os.ReadFile(filepath.Join(dir, "raw"))
-	require.NoError(t, err)
 	t.Logf("pane:\n%s", screen)
-	return screen, string(b)
+	return screen, raw
 }
 
 // The live view in a real terminal, and plain log lines with CI=true; stdout (JSON) is the
