@@ -23,25 +23,16 @@ import (
 	"github.com/chartship/chartship/internal/testcluster"
 )
 
-// buildChartship builds the CLI into a temp dir, for tests that need a real process.
-func buildChartship(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "chartship")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, string(out))
-	return bin
-}
-
 // interruptUpgradeTest starts a real chartship upgrade-test process with args, waits
 // until its hook runs, sends SIGINT (Ctrl-C) and checks it says "interrupted", prints
 // no failure report and exits 130. It returns the scenario's namespace.
 func interruptUpgradeTest(t *testing.T, args ...string) string {
 	t.Helper()
-	bin := buildChartship(t)
 	marker := filepath.Join(t.TempDir(), "hook-started")
 	args = append([]string{"--log-format", "plain", "upgrade-test"}, args...)
 	args = append(args, "--skip-tests", "--hook", `echo "$CHARTSHIP_NAMESPACE" > `+marker+`; exec sleep 120`)
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(os.Args[0], args...) // the test binary as the CLI (TestMain)
+	cmd.Env = append(os.Environ(), envRunAsCLI+"=1")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Start())

@@ -24,13 +24,15 @@ import (
 	"github.com/chartship/chartship/internal/registrytest"
 )
 
-// envRunAsCLI makes the test binary run the CLI instead of the tests: the
-// kill tests start it as a child process and SIGKILL it.
+// envRunAsCLI makes the test binary run the CLI instead of the tests — its
+// main, signal handling and exit code included: the tests that need a real
+// process (killed, interrupted, in a terminal) start it as a child.
 const envRunAsCLI = "CHARTSHIP_TEST_RUN_AS_CLI"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(envRunAsCLI) == "1" {
-		os.Exit(run(context.Background(), append([]string{"chartship"}, os.Args[1:]...), os.Stdout, os.Stderr))
+		os.Args[0] = "chartship"
+		main() // exits
 	}
 	os.Exit(m.Run())
 }

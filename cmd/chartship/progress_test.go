@@ -62,9 +62,9 @@ func tmuxRun(t *testing.T, script string) (screen, raw string) {
 // same either way.
 func TestProgressViewInATerminal(t *testing.T) {
 	kc := testcluster.Kubeconfig(t)
-	bin := filepath.Join(t.TempDir(), "chartship")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	bin := envRunAsCLI + "=1 " + exe // the test binary as the CLI (TestMain)
 	dir := t.TempDir()
 	run := fmt.Sprintf("%s upgrade-test %s --cluster kubeconfig --kubeconfig %s --from-file %s --skip-tests --parallel 2 --values %s --values %s",
 		bin, abs(t, upgradeTestdata("hello-1.1.0")), kc, abs(t, upgradeTestdata("hello-1.0.0")),
