@@ -116,10 +116,6 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 			return err
 		}
 	}
-	gitToken := cmd.String("git-token")
-	if gitToken == "" {
-		gitToken = cmd.String("github-token")
-	}
 	opts := gitops.DefaultBumpOptions()
 	opts.Logger = log
 	opts.DryRun = cmd.Bool("dry-run")
@@ -130,9 +126,7 @@ func runBump(ctx context.Context, cmd *cli.Command) error {
 	// of the GitOps repositories (git low-speed limits).
 	opts.Retries, opts.RequestTimeout = cmd.Int("retries"), cmd.Duration("request-timeout")
 	opts.GitHub = gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api"), Repo: cmd.String("github-repo")}
-	if gitToken != "" {
-		opts.Auth = gitops.GitAuth{Username: cmd.String("git-username"), Password: gitToken}
-	}
+	opts.Auth = gitopsAuth(cmd.String("git-username"), cmd.String("git-token"), cmd.String("github-token"))
 	author, committer, err := commitIdentities(cmd)
 	if err != nil {
 		return err

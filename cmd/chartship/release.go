@@ -260,9 +260,7 @@ func releaseOptions(cmd *cli.Command, dir string) (release.Options, error) {
 		apply.Sign = copts.Git.Sign
 		apply.Retries, apply.RequestTimeout = copts.Git.Retries, copts.Git.RequestTimeout
 		apply.GitHub = gitops.GitHubOptions{Token: cmd.String("github-token"), APIURL: cmd.String("github-api")}
-		if token := firstNonEmpty(copts.Git.Token, cmd.String("github-token")); token != "" {
-			apply.Auth = gitops.GitAuth{Username: firstNonEmpty(copts.Git.Username, "x-access-token"), Password: token}
-		}
+		apply.Auth = gitopsAuth(copts.Git.Username, copts.Git.Token, cmd.String("github-token"))
 		opts.Bump = &release.BumpOptions{
 			Parallel: cmd.Int("bump-parallel"),
 			Repos:    repos,
@@ -271,6 +269,16 @@ func releaseOptions(cmd *cli.Command, dir string) (release.Options, error) {
 		}
 	}
 	return opts, nil
+}
+
+// gitopsAuth is the HTTPS auth for GitOps repositories: the first token given
+// as the password of username (default x-access-token); none without a token.
+func gitopsAuth(username string, tokens ...string) gitops.GitAuth {
+	token := firstNonEmpty(tokens...)
+	if token == "" {
+		return gitops.GitAuth{}
+	}
+	return gitops.GitAuth{Username: firstNonEmpty(username, "x-access-token"), Password: token}
 }
 
 func firstNonEmpty(s ...string) string {

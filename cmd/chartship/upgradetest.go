@@ -338,8 +338,6 @@ func writeFile(path string, write func(io.Writer) error) error {
 // the environment.
 func fleetBumpOptions() gitops.BumpOptions {
 	o := gitops.DefaultBumpOptions()
-	if token := firstEnv("CHARTSHIP_GIT_TOKEN", "GITHUB_TOKEN"); token != "" {
-		o.Auth = gitops.GitAuth{Username: "x-access-token", Password: token}
-	}
+	o.Auth = gitopsAuth("", os.Getenv("CHARTSHIP_GIT_TOKEN"), os.Getenv("GITHUB_TOKEN"))
 	return o
 }
