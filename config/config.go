@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -301,7 +302,7 @@ func (f *File) Validate() error {
 		{"registry.azureAuth", f.Registry.AzureAuth, []string{"auto", "environment", "workload-identity", "managed-identity", "off"}},
 	}
 	for _, e := range enums {
-		if e.value != "" && !contains(e.allowed, e.value) {
+		if e.value != "" && !slices.Contains(e.allowed, e.value) {
 			return fmt.Errorf("%s: %q: use %s", e.key, e.value, strings.Join(e.allowed, ", "))
 		}
 	}
@@ -312,12 +313,12 @@ func (f *File) Validate() error {
 	}
 	if len(f.Stages) > 0 {
 		for _, s := range f.Stages {
-			if !contains(Stages, s) {
+			if !slices.Contains(Stages, s) {
 				return fmt.Errorf("stages: %q is no stage: use %s", s, strings.Join(Stages, ", "))
 			}
 		}
 		for _, must := range []string{"package", "publish"} {
-			if !contains(f.Stages, must) {
+			if !slices.Contains(f.Stages, must) {
 				return fmt.Errorf("stages: a release always runs %s: list it", must)
 			}
 		}
@@ -343,7 +344,7 @@ func (f *File) Validate() error {
 
 // Runs reports whether a release runs stage (all do when stages is not set).
 func (f *File) Runs(stage string) bool {
-	return len(f.Stages) == 0 || contains(f.Stages, stage)
+	return len(f.Stages) == 0 || slices.Contains(f.Stages, stage)
 }
 
 // CatalogConfig is the catalogs section as the catalog package takes it.
@@ -361,15 +362,6 @@ func (f *File) Path(p string) string {
 		return p
 	}
 	return filepath.Join(f.Dir, p)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Bool, Int: the text of an optional value, "" when unset.
