@@ -3,13 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,27 +106,18 @@ func TestBumpCommandExitCodes(t *testing.T) {
 
 func TestNotifyCommand(t *testing.T) {
 	var body []byte
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ = io.ReadAll(r.Body)
-		mac := hmac.New(sha256.New, []byte("hook-token"))
-		mac.Write(body)
-		if r.Header.Get("X-Signature") != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
-			http.Error(w, "invalid signature", http.StatusUnauthorized)
-			return
-		}
-	}))
-	defer srv.Close()
+	receiver := fluxReceiver(t, "hook-token", &body)
 	payload := filepath.Join(t.TempDir(), "p.json")
 	require.NoError(t, os.WriteFile(payload, []byte(`{"chart":"hello-world"}`), 0o644))
 
-	code, stdout, stderr := runCLI(t, "notify", "--receiver", srv.URL+"/hook/abcdef0123456789", "--token", "hook-token", "--payload", "@"+payload)
+	code, stdout, stderr := runCLI(t, "notify", "--receiver", receiver+"/hook/abcdef0123456789", "--token", "hook-token", "--payload", "@"+payload)
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, `{"chart":"hello-world"}`, string(body))
 	assert.Contains(t, stdout, "notified generic-hmac Receiver")
 	assert.False(t, strings.Contains(stdout, "abcdef0123456789"))
 
 	t.Setenv("CHARTSHIP_TOKEN", "not-the-token")
-	code, _, stderr = runCLI(t, "notify", "--receiver", srv.URL+"/hook/abcdef0123456789")
+	code, _, stderr = runCLI(t, "notify", "--receiver", receiver+"/hook/abcdef0123456789")
 	assert.Equal(t, exitExternal, code)
 	assert.NotContains(t, stderr, "not-the-token")
 }

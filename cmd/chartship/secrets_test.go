@@ -46,7 +46,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	proxy := faultproxy.New(t, srv.URL)
 	gitURL := "git+" + srv.URL + "/catalog.git"
 	gitViaProxy := "git+" + proxy.URL + "/catalog.git"
-	hook := receiverForSecrets(t, receiverTok)
+	hook := fluxReceiver(t, receiverTok, nil)
 
 	pkg := packageHello(t, "1.0.0", "")
 	other := packageHello(t, "1.0.0", "other bytes")
@@ -96,11 +96,14 @@ func TestNoSecretLeaks(t *testing.T) {
 	assert.Contains(t, history, "hello-1.0.0.tgz", "the catalog was written")
 }
 
-// receiverForSecrets is a Flux generic-hmac Receiver: it checks the HMAC of
-// the body with its token; /fail/ answers 500.
-func receiverForSecrets(t *testing.T, token string) string {
+// fluxReceiver is a Flux generic-hmac Receiver: it checks the HMAC of the
+// body with its token; /fail/ answers 500. got, if not nil, gets the last body.
+func fluxReceiver(t *testing.T, token string, got *[]byte) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		if got != nil {
+			*got = body
+		}
 		if strings.HasPrefix(r.URL.Path, "/fail/") {
 			http.Error(w, "receiver broken", http.StatusInternalServerError)
 			return
