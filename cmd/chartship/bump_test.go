@@ -15,6 +15,7 @@ import (
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/internal/charttest"
+	"github.com/chartship/chartship/internal/fluxtest"
 	"github.com/chartship/chartship/internal/githubtest"
 	"github.com/chartship/chartship/internal/gittest"
 	"github.com/chartship/chartship/internal/registrytest"
@@ -106,7 +107,7 @@ func TestBumpCommandExitCodes(t *testing.T) {
 
 func TestNotifyCommand(t *testing.T) {
 	var body []byte
-	receiver := fluxReceiver(t, "hook-token", &body)
+	receiver := fluxtest.Receiver(t, "hook-token", &body)
 	payload := filepath.Join(t.TempDir(), "p.json")
 	require.NoError(t, os.WriteFile(payload, []byte(`{"chart":"hello-world"}`), 0o644))
 

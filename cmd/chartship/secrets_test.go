@@ -1,12 +1,7 @@
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/chartship/chartship/internal/faultproxy"
+	"github.com/chartship/chartship/internal/fluxtest"
 	"github.com/chartship/chartship/internal/gittest"
 	"github.com/chartship/chartship/internal/registrytest"
 )
@@ -46,7 +42,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	proxy := faultproxy.New(t, srv.URL)
 	gitURL := "git+" + srv.URL + "/catalog.git"
 	gitViaProxy := "git+" + proxy.URL + "/catalog.git"
-	hook := fluxReceiver(t, receiverTok, nil)
+	hook := fluxtest.Receiver(t, receiverTok, nil)
 
 	pkg := packageHello(t, "1.0.0", "")
 	other := packageHello(t, "1.0.0", "other bytes")
@@ -94,29 +90,4 @@ func TestNoSecretLeaks(t *testing.T) {
 		assert.NotContains(t, stored, sec, "a secret in the registry")
 	}
 	assert.Contains(t, history, "hello-1.0.0.tgz", "the catalog was written")
-}
-
-// fluxReceiver is a Flux generic-hmac Receiver: it checks the HMAC of the
-// body with its token; /fail/ answers 500. got, if not nil, gets the last body.
-func fluxReceiver(t *testing.T, token string, got *[]byte) string {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if got != nil {
-			*got = body
-		}
-		if strings.HasPrefix(r.URL.Path, "/fail/") {
-			http.Error(w, "receiver broken", http.StatusInternalServerError)
-			return
-		}
-		algo, sig, ok := strings.Cut(r.Header.Get("X-Signature"), "=")
-		mac := hmac.New(sha256.New, []byte(token))
-		mac.Write(body)
-		if !ok || algo != "sha256" || !hmac.Equal([]byte(sig), []byte(hex.EncodeToString(mac.Sum(nil)))) {
-			http.Error(w, "unable to validate HMAC signature", http.StatusUnauthorized)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
