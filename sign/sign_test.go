@@ -232,14 +232,6 @@ func TestUpgradeTestAttestation(t *testing.T) {
 	assert.Contains(t, err.Error(), "no upgrade-test attestation")
 }
 
-func TestPreviousRelease(t *testing.T) {
-	vs := []string{"0.9.0", "1.0.0", "1.1.0-rc.1", "1.1.0", "2.0.0"}
-	assert.Equal(t, "1.0.0", sign.PreviousRelease(vs, "1.1.0"))
-	assert.Equal(t, "1.1.0", sign.PreviousRelease(vs, "1.2.0-dev.1"))
-	assert.Equal(t, "", sign.PreviousRelease(vs, "0.9.0"))
-	assert.Equal(t, "", sign.PreviousRelease(vs, "not-semver"))
-}
-
 // TestKeylessTokenErrors: a malformed or expired OIDC token is refused before anything
 // is sent, naming where it came from, never echoing it.
 func TestKeylessTokenErrors(t *testing.T) {
