@@ -17,6 +17,7 @@ import (
 
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/registrytest"
+	"github.com/chartship/chartship/internal/signtest"
 	"github.com/chartship/chartship/sign"
 )
 
@@ -28,7 +29,7 @@ func TestSignStoresABundleReferrerAndVerifies(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.New(t)
 	cat, _ := published(t, reg, "hello", "1.0.0")
-	key, pub := writeKeyPair(t, t.TempDir(), "s3cret")
+	key, pub := signtest.KeyPair(t, t.TempDir(), "s3cret")
 
 	s, err := sign.New(sign.Options{Key: key, Password: "s3cret"})
 	require.NoError(t, err)
@@ -80,7 +81,7 @@ func TestSignStoresABundleReferrerAndVerifies(t *testing.T) {
 // each a usage error naming the file and the fix, never the password.
 func TestSignKeyErrors(t *testing.T) {
 	dir := t.TempDir()
-	key, pub := writeKeyPair(t, dir, "right-password")
+	key, pub := signtest.KeyPair(t, dir, "right-password")
 	for name, tc := range map[string]struct {
 		opts sign.Options
 		want string
@@ -107,8 +108,8 @@ func TestVerifyFailures(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.New(t)
 	cat, _ := published(t, reg, "hello", "1.0.0")
-	key, _ := writeKeyPair(t, t.TempDir(), "pw")
-	_, otherPub := writeKeyPair(t, t.TempDir(), "pw2")
+	key, _ := signtest.KeyPair(t, t.TempDir(), "pw")
+	_, otherPub := signtest.KeyPair(t, t.TempDir(), "pw2")
 	v, err := sign.NewVerifier(sign.VerifyOptions{Key: otherPub})
 	require.NoError(t, err)
 
@@ -140,7 +141,7 @@ func TestSignRegistryRefusesReferrer(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.New(t)
 	cat, _ := published(t, reg, "hello", "1.0.0")
-	key, pub := writeKeyPair(t, t.TempDir(), "pw")
+	key, pub := signtest.KeyPair(t, t.TempDir(), "pw")
 	s, err := sign.New(sign.Options{Key: key, Password: "pw"})
 	require.NoError(t, err)
 
@@ -175,7 +176,7 @@ func TestUpgradeTestAttestation(t *testing.T) {
 	published(t, reg, "hello", "1.0.0")
 	published(t, reg, "hello", "1.1.0-rc.1")
 	cat, _ := published(t, reg, "hello", "1.1.0")
-	key, pub := writeKeyPair(t, t.TempDir(), "pw")
+	key, pub := signtest.KeyPair(t, t.TempDir(), "pw")
 	s, err := sign.New(sign.Options{Key: key, Password: "pw"})
 	require.NoError(t, err)
 	pred := sign.UpgradeTestPredicate{
