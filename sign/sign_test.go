@@ -259,3 +259,41 @@ func TestKeylessTokenErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestProvenUpgradesReadsOnlyUpgradeAttestations: bump asks for every available
+// version's proven upgrades; per version only the upgrade-test bundles are read (the
+// listing's predicate-type annotation leaves the plain signature unread), and a failed
+// test, an unsigned version and a missing one prove nothing.
+func TestProvenUpgradesReadsOnlyUpgradeAttestations(t *testing.T) {
+	ctx := context.Background()
+	reg := registrytest.New(t)
+	published(t, reg, "hello", "1.0.0")
+	published(t, reg, "hello", "1.1.0")
+	cat, _ := published(t, reg, "hello", "1.2.0")
+	key, pub := signtest.KeyPair(t, t.TempDir(), "pw")
+	s, err := sign.New(sign.Options{Key: key, Password: "pw"})
+	require.NoError(t, err)
+	for _, u := range []struct {
+		version, from string
+		passed        bool
+	}{{"1.1.0", "1.0.0", true}, {"1.2.0", "1.1.0", false}} {
+		p, err := sign.UpgradeTestPredicate{Chart: "hello", Version: u.version, From: []string{u.from}, Passed: u.passed,
+			Scenarios: []sign.UpgradeTestScenario{{Name: "default", Kind: "upgrade", From: u.from, To: u.version, Passed: u.passed}}}.Predicate()
+		require.NoError(t, err)
+		_, err = s.Sign(ctx, cat, "hello", u.version, p)
+		require.NoError(t, err)
+	}
+	v, err := sign.NewVerifier(sign.VerifyOptions{Key: pub})
+	require.NoError(t, err)
+	reg.ResetRequests()
+	proven, err := v.ProvenUpgrades(ctx, cat, "hello", []string{"1.0.0", "1.1.0", "1.2.0", "9.9.9"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{"1.1.0": {"1.0.0"}}, proven)
+	bundleReads := 0
+	for _, r := range reg.RegistryRequests() {
+		if r.Method == http.MethodGet && strings.Contains(r.Path, "/blobs/") {
+			bundleReads++
+		}
+	}
+	assert.Equal(t, 2, bundleReads, "one upgrade-test bundle each of 1.1.0 and 1.2.0, no plain signature")
+}

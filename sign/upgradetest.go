@@ -145,7 +145,11 @@ func (v *Verifier) ProvenUpgrades(ctx context.Context, st Store, chart string, v
 			}
 			return nil, err
 		}
-		f, err := v.statements(ctx, st, chart, subject)
+		refs, err := st.Referrers(ctx, chart, subject, BundleMediaType)
+		if err != nil {
+			return nil, err
+		}
+		f, err := v.check(ctx, st, chart, subject, ofType(refs, UpgradeTestPredicateType))
 		if err != nil {
 			return nil, err
 		}
