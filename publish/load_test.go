@@ -247,7 +247,16 @@ func TestLoadRacingPublishersWithFaults(t *testing.T) {
 		assert.Equal(t, winner[1].Digest.Encoded(), cv.Digest, "the index holds the git winner's bytes")
 	}
 
+	// Every injected fault class did hit: a load run its faults missed would prove nothing.
+	regFaults, gitFaults := regProxy.Faults(), gitProxy.Faults()
+	for _, c := range []faultproxy.Class{faultproxy.Status503, faultproxy.TooMany, faultproxy.ResetMidBody, faultproxy.Reset, faultproxy.Truncate} {
+		assert.Positive(t, regFaults[c], "registry fault %s injected", c)
+	}
+	for _, c := range []faultproxy.Class{faultproxy.Status502, faultproxy.Reset, faultproxy.Truncate} {
+		assert.Positive(t, gitFaults[c], "git fault %s injected", c)
+	}
+
 	t.Logf("LOAD publishers=%d oci_charts=%d git_charts=%d wall=%s oci_checked=%d git_entries=%d lost=%d dup=%d registry_faults=%v git_faults=%v log=%v",
 		publishers, publishers*ociCharts+1, publishers*gitCharts+1, took.Round(100*time.Millisecond), ociChecked, gitEntries, lost, dup,
-		regProxy.Faults(), gitProxy.Faults(), logs.counts)
+		regFaults, gitFaults, logs.counts)
 }

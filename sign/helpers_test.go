@@ -12,12 +12,7 @@ import (
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/charttest"
 	"github.com/chartship/chartship/internal/registrytest"
-	"github.com/chartship/chartship/internal/signtest"
 )
-
-func writeKeyPair(t testing.TB, dir, password string) (key, pub string) {
-	return signtest.KeyPair(t, dir, password)
-}
 
 // published pushes a test chart to a namespace of reg and returns the catalog and package.
 func published(t testing.TB, reg *registrytest.Registry, name, version string) (*oci.Catalog, *chart.Package) {

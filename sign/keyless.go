@@ -145,6 +145,8 @@ func (c *onceCertificate) GetCertificate(ctx context.Context, kp sgsign.Keypair,
 // keylessIdentity gets the certificate and makes the verifier that checks what
 // this run signs: the identity (SAN) and issuer Fulcio certified.
 func (s *Signer) keylessIdentity(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.verifier != nil {
 		return nil
 	}

@@ -2,13 +2,16 @@ package sign_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chartship/chartship/catalog/oci"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/registrytest"
 	"github.com/chartship/chartship/internal/sigstoretest"
@@ -82,4 +85,44 @@ func TestKeylessTokenRefusedByFulcio(t *testing.T) {
 	assert.Contains(t, err.Error(), "Fulcio "+ss.URL)
 	assert.NotContains(t, err.Error(), forged)
 	assert.Zero(t, writes(reg.Requests()))
+}
+
+// TestKeylessSignerSharedByParallelPushes: publish.Run signs each OCI target in its own
+// goroutine with one Signer; the run's certificate and verifier are set up once, safely
+// (go test -race), and both registries get a verified signature.
+func TestKeylessSignerSharedByParallelPushes(t *testing.T) {
+	ctx := context.Background()
+	ss := sigstoretest.New(t)
+	cats := []*oci.Catalog{}
+	for range 2 {
+		cat, _ := published(t, registrytest.New(t), "hello", "1.1.0")
+		cats = append(cats, cat)
+	}
+	s, err := sign.New(sign.Options{Keyless: &sign.KeylessOptions{IDToken: ss.Token(t, "ci@example.com", 5*time.Minute),
+		FulcioURL: ss.URL, RekorURL: ss.URL, TrustedRoot: ss.TrustedRoot}})
+	require.NoError(t, err)
+	errs := make([]error, len(cats))
+	var wg sync.WaitGroup
+	for i, cat := range cats {
+		wg.Go(func() {
+			sigs, err := s.Sign(ctx, cat, "hello", "1.1.0")
+			if err == nil && (len(sigs) != 1 || sigs[0].Status != sign.Signed) {
+				err = fmt.Errorf("signatures %v, want one signed", sigs)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	certs, entries := ss.Counts()
+	assert.Equal(t, 1, certs, "one certificate for the run")
+	assert.Equal(t, 2, entries)
+	v, err := sign.NewVerifier(sign.VerifyOptions{CertificateIdentity: "ci@example.com", CertificateOIDCIssuer: ss.Issuer, TrustedRoot: ss.TrustedRoot})
+	require.NoError(t, err)
+	for _, cat := range cats {
+		_, err := v.Verify(ctx, cat, "hello", "1.1.0")
+		require.NoError(t, err)
+	}
 }

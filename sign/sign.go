@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"sync"
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
@@ -98,7 +99,10 @@ type Signer struct {
 	opts     sgsign.BundleOptions
 	keyless  *KeylessOptions
 	verifier *Verifier // checks what was pushed, and what is there already
-	log      *slog.Logger
+	// mu guards verifier while keyless signing sets it up on the first Sign
+	// (publish.Run signs its OCI targets in parallel with one Signer).
+	mu  sync.Mutex
+	log *slog.Logger
 }
 
 // New reads the key (or checks the OIDC token) before anything is pushed, so

@@ -17,6 +17,7 @@ import (
 
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/registrytest"
+	"github.com/chartship/chartship/internal/signtest"
 	"github.com/chartship/chartship/sign"
 )
 
@@ -28,7 +29,7 @@ func TestSignStoresABundleReferrerAndVerifies(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.New(t)
 	cat, _ := published(t, reg, "hello", "1.0.0")
-	key, pub := writeKeyPair(t, t.TempDir(), "s3cret")
+	key, pub := signtest.KeyPair(t, t.TempDir(), "s3cret")
 
 	s, err := sign.New(sign.Options{Key: key, Password: "s3cret"})
 	require.NoError(t, err)
@@ -80,7 +81,7 @@ func TestSignStoresABundleReferrerAndVerifies(t *testing.T) {
 // each a usage error naming the file and the fix, never the password.
 func TestSignKeyErrors(t *testing.T) {
 	dir := t.TempDir()
-	key, pub := writeKeyPair(t, dir, "right-password")
+	key, pub := signtest.KeyPair(t, dir, "right-password")
 	for name, tc := range map[string]struct {
 		opts sign.Options
 		want string
@@ -107,8 +108,8 @@ func TestVerifyFailures(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.New(t)
 	cat, _ := published(t, reg, "hello", "1.0.0")
-	key, _ := writeKeyPair(t, t.TempDir(), "pw")
-	_, otherPub := writeKeyPair(t, t.TempDir(), "pw2")
+	key, _ := signtest.KeyPair(t, t.TempDir(), "pw")
+	_, otherPub := signtest.KeyPair(t, t.TempDir(), "pw2")
 	v, err := sign.NewVerifier(sign.VerifyOptions{Key: otherPub})
 	require.NoError(t, err)
 
@@ -140,7 +141,7 @@ func TestSignRegistryRefusesReferrer(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.New(t)
 	cat, _ := published(t, reg, "hello", "1.0.0")
-	key, pub := writeKeyPair(t, t.TempDir(), "pw")
+	key, pub := signtest.KeyPair(t, t.TempDir(), "pw")
 	s, err := sign.New(sign.Options{Key: key, Password: "pw"})
 	require.NoError(t, err)
 
@@ -175,7 +176,7 @@ func TestUpgradeTestAttestation(t *testing.T) {
 	published(t, reg, "hello", "1.0.0")
 	published(t, reg, "hello", "1.1.0-rc.1")
 	cat, _ := published(t, reg, "hello", "1.1.0")
-	key, pub := writeKeyPair(t, t.TempDir(), "pw")
+	key, pub := signtest.KeyPair(t, t.TempDir(), "pw")
 	s, err := sign.New(sign.Options{Key: key, Password: "pw"})
 	require.NoError(t, err)
 	pred := sign.UpgradeTestPredicate{
@@ -232,14 +233,6 @@ func TestUpgradeTestAttestation(t *testing.T) {
 	assert.Contains(t, err.Error(), "no upgrade-test attestation")
 }
 
-func TestPreviousRelease(t *testing.T) {
-	vs := []string{"0.9.0", "1.0.0", "1.1.0-rc.1", "1.1.0", "2.0.0"}
-	assert.Equal(t, "1.0.0", sign.PreviousRelease(vs, "1.1.0"))
-	assert.Equal(t, "1.1.0", sign.PreviousRelease(vs, "1.2.0-dev.1"))
-	assert.Equal(t, "", sign.PreviousRelease(vs, "0.9.0"))
-	assert.Equal(t, "", sign.PreviousRelease(vs, "not-semver"))
-}
-
 // TestKeylessTokenErrors: a malformed or expired OIDC token is refused before anything
 // is sent, naming where it came from, never echoing it.
 func TestKeylessTokenErrors(t *testing.T) {
@@ -265,4 +258,42 @@ func TestKeylessTokenErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProvenUpgradesReadsOnlyUpgradeAttestations: bump asks for every available
+// version's proven upgrades; per version only the upgrade-test bundles are read (the
+// listing's predicate-type annotation leaves the plain signature unread), and a failed
+// test, an unsigned version and a missing one prove nothing.
+func TestProvenUpgradesReadsOnlyUpgradeAttestations(t *testing.T) {
+	ctx := context.Background()
+	reg := registrytest.New(t)
+	published(t, reg, "hello", "1.0.0")
+	published(t, reg, "hello", "1.1.0")
+	cat, _ := published(t, reg, "hello", "1.2.0")
+	key, pub := signtest.KeyPair(t, t.TempDir(), "pw")
+	s, err := sign.New(sign.Options{Key: key, Password: "pw"})
+	require.NoError(t, err)
+	for _, u := range []struct {
+		version, from string
+		passed        bool
+	}{{"1.1.0", "1.0.0", true}, {"1.2.0", "1.1.0", false}} {
+		p, err := sign.UpgradeTestPredicate{Chart: "hello", Version: u.version, From: []string{u.from}, Passed: u.passed,
+			Scenarios: []sign.UpgradeTestScenario{{Name: "default", Kind: "upgrade", From: u.from, To: u.version, Passed: u.passed}}}.Predicate()
+		require.NoError(t, err)
+		_, err = s.Sign(ctx, cat, "hello", u.version, p)
+		require.NoError(t, err)
+	}
+	v, err := sign.NewVerifier(sign.VerifyOptions{Key: pub})
+	require.NoError(t, err)
+	reg.ResetRequests()
+	proven, err := v.ProvenUpgrades(ctx, cat, "hello", []string{"1.0.0", "1.1.0", "1.2.0", "9.9.9"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{"1.1.0": {"1.0.0"}}, proven)
+	bundleReads := 0
+	for _, r := range reg.RegistryRequests() {
+		if r.Method == http.MethodGet && strings.Contains(r.Path, "/blobs/") {
+			bundleReads++
+		}
+	}
+	assert.Equal(t, 2, bundleReads, "one upgrade-test bundle each of 1.1.0 and 1.2.0, no plain signature")
 }

@@ -8,10 +8,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/Masterminds/semver/v3"
-
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/internal/errdef"
+	"github.com/chartship/chartship/internal/newest"
 )
 
 // UpgradeTestPredicateType is the in-toto predicate type of chartship's
@@ -112,29 +111,6 @@ func (r *Verification) RequireUpgradeTest(version, from string) error {
 	return errdef.Check(fmt.Errorf("%s: no upgrade-test attestation (%s) signed by %s", r.Ref, UpgradeTestPredicateType, r.who))
 }
 
-// PreviousRelease is the newest release (no pre-release part) older than
-// version among versions, or "" when there is none.
-func PreviousRelease(versions []string, version string) string {
-	cur, err := semver.NewVersion(version)
-	if err != nil {
-		return ""
-	}
-	var best *semver.Version
-	for _, s := range versions {
-		v, err := semver.NewVersion(s)
-		if err != nil || v.Prerelease() != "" || !v.LessThan(cur) {
-			continue
-		}
-		if best == nil || v.GreaterThan(best) {
-			best = v
-		}
-	}
-	if best == nil {
-		return ""
-	}
-	return best.Original()
-}
-
 // VerifyUpgrade verifies chart:version's signature and that a signed
 // upgrade-test attestation says the upgrade from from (or, when from is "",
 // from the previous release in st) passed.
@@ -148,7 +124,7 @@ func (v *Verifier) VerifyUpgrade(ctx context.Context, st Store, chart, version, 
 		if err != nil {
 			return res, err
 		}
-		if from = PreviousRelease(versions, version); from == "" {
+		if from = newest.Before(versions, version); from == "" {
 			return res, errdef.Check(fmt.Errorf("%s: no release before %s in %s to require an upgrade test from; give --from VERSION", res.Ref, version, st))
 		}
 	}
@@ -169,7 +145,11 @@ func (v *Verifier) ProvenUpgrades(ctx context.Context, st Store, chart string, v
 			}
 			return nil, err
 		}
-		f, err := v.statements(ctx, st, chart, subject)
+		refs, err := st.Referrers(ctx, chart, subject, BundleMediaType)
+		if err != nil {
+			return nil, err
+		}
+		f, err := v.check(ctx, st, chart, subject, ofType(refs, UpgradeTestPredicateType))
 		if err != nil {
 			return nil, err
 		}

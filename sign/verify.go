@@ -207,6 +207,20 @@ func (v *Verifier) statements(ctx context.Context, st Store, chart string, subje
 	return v.check(ctx, st, chart, subject, refs)
 }
 
+// ofType keeps the referrers that may hold a statement of predicateType: those
+// whose listing names that predicate type (AnnotationPredicateType, as
+// chartship and cosign write it) or none. The annotation only saves reading
+// the others; what counts is the verified statement.
+func ofType(refs []ocispec.Descriptor, predicateType string) []ocispec.Descriptor {
+	var out []ocispec.Descriptor
+	for _, d := range refs {
+		if pt, ok := d.Annotations[AnnotationPredicateType]; !ok || pt == predicateType {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 func (v *Verifier) check(ctx context.Context, st Store, chart string, subject ocispec.Descriptor, refs []ocispec.Descriptor) (found, error) {
 	var f found
 	for _, d := range refs {

@@ -199,7 +199,7 @@ func Open(ref string, opts Options) (*Catalog, error) {
 	}
 	httpClient := &http.Client{Transport: &retryTransport{
 		base:   base,
-		policy: retry.Policy{Retries: max(o.Retries, 0), Base: o.Backoff, Max: 30 * o.Backoff},
+		policy: o.retryPolicy(),
 		log:    log,
 		idle:   o.RequestTimeout,
 	}}
@@ -217,6 +217,12 @@ func Open(ref string, opts Options) (*Catalog, error) {
 		Header:     http.Header{"User-Agent": {"chartship"}},
 	}
 	return c, nil
+}
+
+// retryPolicy is the one policy of the catalog's retries: the transport's per
+// request and readAgain's per broken body alike.
+func (o Options) retryPolicy() retry.Policy {
+	return retry.Policy{Retries: max(o.Retries, 0), Base: o.Backoff, Max: 30 * o.Backoff}
 }
 
 // parseRef splits oci://REGISTRY[/NAMESPACE] into its parts.

@@ -42,8 +42,7 @@ func (c *Catalog) fetchBlob(ctx context.Context, repo *remote.Repository, desc o
 // readAgain runs read until it succeeds, fails for a reason other than a
 // broken body, or the retries are spent.
 func (c *Catalog) readAgain(ctx context.Context, read func() error) error {
-	p := retry.Policy{Retries: max(c.opts.Retries, 0), Base: c.opts.Backoff, Max: 30 * c.opts.Backoff}
-	err := retry.Do(ctx, p, func(attempt int) error {
+	err := retry.Do(ctx, c.opts.retryPolicy(), func(attempt int) error {
 		err := read()
 		if err != nil && ctx.Err() == nil && brokenBody(err) {
 			c.log.Info("retrying a read whose answer broke off", "attempt", attempt+1, "reason", c.redactString(err.Error()))

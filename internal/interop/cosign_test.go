@@ -146,6 +146,9 @@ func TestChartshipVerifiesCosignSignatures(t *testing.T) {
 	assert.True(t, res.Signed)
 	require.NotNil(t, res.UpgradeTest)
 	assert.Equal(t, []string{"1.0.0"}, res.UpgradeTest.From)
+	proven, err := v.ProvenUpgrades(context.Background(), cat, "hello", []string{"1.1.0"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{"1.1.0": {"1.0.0"}}, proven, "bump --require-upgrade-test reads cosign's attestation too")
 
 	other, err := sign.NewVerifier(sign.VerifyOptions{Key: otherPub})
 	require.NoError(t, err)

@@ -18,7 +18,8 @@ import (
 )
 
 // sharedData returns the path of a file in the team's shared data directory, or
-// skips the test when that directory isn't there.
+// skips the test when that directory isn't there — and fails it in CI (CI=true),
+// which always has it.
 func sharedData(t testing.TB, name string) string {
 	t.Helper()
 	if d := os.Getenv("CHARTSHIP_SHARED_DATA"); d != "" {
@@ -33,6 +34,9 @@ func sharedData(t testing.TB, name string) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("shared data %s not found: CI lays shared/ beside the clone (or set CHARTSHIP_SHARED_DATA)", name)
+			}
 			t.Skipf("shared data %s not found (set CHARTSHIP_SHARED_DATA)", name)
 		}
 		dir = parent
