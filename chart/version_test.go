@@ -281,6 +281,8 @@ func TestNewestRelease(t *testing.T) {
 	assert.Equal(t, "1.1.0", NewestRelease(vs, ""), "pre-releases and non-strict versions are no releases")
 	assert.Equal(t, "1.0.0", NewestRelease(vs, "1.1.0"), "below is exclusive")
 	assert.Equal(t, "1.1.0", NewestRelease(vs, "1.2.0-dev.1"))
+	assert.Equal(t, "1.1.0", NewestRelease(vs, "1.2.0"), "a pre-release sorts below its release and is none")
+	assert.Equal(t, "1.1.0", NewestRelease(append(vs, "2.0.0-rc.1"), "2.0.0-rc.1"))
 	assert.Equal(t, "", NewestRelease(vs, "0.9.0"))
 	assert.Equal(t, "", NewestRelease(vs, "not-semver"))
 	assert.Equal(t, "", NewestRelease(nil, ""))

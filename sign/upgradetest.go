@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/chartship/chartship/catalog"
+	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/errdef"
-	"github.com/chartship/chartship/internal/newest"
 )
 
 // UpgradeTestPredicateType is the in-toto predicate type of chartship's
@@ -111,20 +111,20 @@ func (r *Verification) RequireUpgradeTest(version, from string) error {
 	return errdef.Check(fmt.Errorf("%s: no upgrade-test attestation (%s) signed by %s", r.Ref, UpgradeTestPredicateType, r.who))
 }
 
-// VerifyUpgrade verifies chart:version's signature and that a signed
+// VerifyUpgrade verifies name:version's signature and that a signed
 // upgrade-test attestation says the upgrade from from (or, when from is "",
 // from the previous release in st) passed.
-func (v *Verifier) VerifyUpgrade(ctx context.Context, st Store, chart, version, from string) (*Verification, error) {
-	res, err := v.Verify(ctx, st, chart, version)
+func (v *Verifier) VerifyUpgrade(ctx context.Context, st Store, name, version, from string) (*Verification, error) {
+	res, err := v.Verify(ctx, st, name, version)
 	if err != nil {
 		return res, err
 	}
 	if from == "" {
-		versions, err := st.Versions(ctx, chart)
+		versions, err := st.Versions(ctx, name)
 		if err != nil {
 			return res, err
 		}
-		if from = newest.Before(versions, version); from == "" {
+		if from = chart.NewestRelease(versions, version); from == "" {
 			return res, errdef.Check(fmt.Errorf("%s: no release before %s in %s to require an upgrade test from; give --from VERSION", res.Ref, version, st))
 		}
 	}
