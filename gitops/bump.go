@@ -56,7 +56,7 @@ type BumpOptions struct {
 	Retries int
 	// RequestTimeout makes git abandon a transfer that moves less than a byte a
 	// second this long (http.lowSpeedLimit/lowSpeedTime); it is then retried.
-	// 0 leaves git's own settings. DefaultBumpOptions has DefaultRequestTimeout.
+	// 0 leaves git's own settings. DefaultBumpOptions has retry.DefaultRequestTimeout.
 	RequestTimeout time.Duration
 	// AllowNone accepts a repository that holds no reference to the chart at all
 	// (status "no references"); without it that is an error matching
@@ -68,7 +68,7 @@ type BumpOptions struct {
 
 // DefaultBumpOptions are the options the CLI's flag defaults come from.
 func DefaultBumpOptions() BumpOptions {
-	return BumpOptions{Retries: retry.DefaultRetries, RequestTimeout: DefaultRequestTimeout}
+	return BumpOptions{Retries: retry.DefaultRetries, RequestTimeout: retry.DefaultRequestTimeout}
 }
 
 // Validate reports options that exclude each other or are out of range.

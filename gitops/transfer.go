@@ -11,10 +11,6 @@ import (
 	"github.com/chartship/chartship/internal/retry"
 )
 
-// DefaultRequestTimeout is the RequestTimeout of DefaultBumpOptions (the git
-// catalog's default too).
-const DefaultRequestTimeout = 30 * time.Second
-
 // transfer runs one git command that talks to the remote (clone, fetch, push)
 // and retries it, with the one retry policy, while it fails transiently
 // (gitcli.IsTransient: 5xx, 429, a broken connection, a stall beyond

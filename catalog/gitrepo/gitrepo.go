@@ -58,7 +58,7 @@ type Options struct {
 	// RequestTimeout makes git abandon a transfer that stalls (less than a byte
 	// a second) this long; the attempt is then retried like a dropped
 	// connection, as are 5xx answers and broken connections (within Retries).
-	// 0 means never (DefaultOptions has DefaultRequestTimeout).
+	// 0 means never (DefaultOptions has retry.DefaultRequestTimeout).
 	RequestTimeout time.Duration
 	// Author and Committer of the catalog's commits; unset: GIT_AUTHOR_*/
 	// GIT_COMMITTER_* from the environment, else "chartship". Committer
@@ -72,13 +72,10 @@ type Options struct {
 // Identity is a git identity (user.name, user.email).
 type Identity struct{ Name, Email string }
 
-// DefaultRequestTimeout is the RequestTimeout of DefaultOptions.
-const DefaultRequestTimeout = 30 * time.Second
-
 // DefaultOptions are the options the CLI's flag defaults come from: retries
 // as every remote makes them (internal/retry).
 func DefaultOptions() Options {
-	return Options{Retries: retry.DefaultRetries, RetryDelay: retry.DefaultBase, RequestTimeout: DefaultRequestTimeout}
+	return Options{Retries: retry.DefaultRetries, RetryDelay: retry.DefaultBase, RequestTimeout: retry.DefaultRequestTimeout}
 }
 
 // Validate reports options out of range.

@@ -65,7 +65,7 @@ var AzureAuthModes = []string{"auto", "environment", "workload-identity", "manag
 func DefaultOptions() Options {
 	return Options{
 		Retries: retry.DefaultRetries, Timeout: DefaultTimeout, Backoff: retry.DefaultBase,
-		RequestTimeout: DefaultRequestTimeout, TagPageSize: DefaultTagPageSize, ACR: ACROptions{Auth: "auto"},
+		RequestTimeout: retry.DefaultRequestTimeout, TagPageSize: DefaultTagPageSize, ACR: ACROptions{Auth: "auto"},
 	}
 }
 
@@ -114,7 +114,7 @@ type Options struct {
 	Timeout time.Duration
 	// RequestTimeout abandons one HTTP attempt that makes no progress (no
 	// response headers, no body bytes either way) for this long, and retries
-	// it; 0 means never (DefaultOptions has DefaultRequestTimeout).
+	// it; 0 means never (DefaultOptions has retry.DefaultRequestTimeout).
 	RequestTimeout time.Duration
 	// Backoff is the first retry's wait, doubled (with jitter) on each retry up to
 	// 30 times as long; 0 means 250ms. A Retry-After header wins.

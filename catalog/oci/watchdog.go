@@ -10,11 +10,6 @@ import (
 	"time"
 )
 
-// DefaultRequestTimeout is how long one HTTP attempt may go without progress
-// (no response headers, no body bytes either way) before it is abandoned and
-// retried like a dropped connection.
-const DefaultRequestTimeout = 30 * time.Second
-
 // StalledError is an attempt abandoned because nothing moved on the wire for
 // After (--request-timeout). It is a timeout, retried as one.
 type StalledError struct{ After time.Duration }

@@ -17,6 +17,11 @@ const (
 	DefaultRetries = 8
 	DefaultBase    = 250 * time.Millisecond
 	DefaultMax     = 10 * time.Second
+
+	// DefaultRequestTimeout is how long one attempt at a remote (an HTTP
+	// request to a registry, a git transfer) may make no progress before it
+	// is abandoned and retried like a dropped connection: --request-timeout.
+	DefaultRequestTimeout = 30 * time.Second
 )
 
 // Policy bounds retries. The zero value never retries.
