@@ -69,6 +69,15 @@ func TestLoadFindsAndResolvesPaths(t *testing.T) {
 	f, err = Load(t.TempDir())
 	require.NoError(t, err)
 	assert.Equal(t, &File{}, f, "no file: the zero File")
+
+	// Above the work tree's root nothing is read.
+	outer := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(outer, FileName), []byte("catalogs: [{name: x, oci: 'oci://r/x'}]\n"), 0o644))
+	inner := filepath.Join(outer, "repo")
+	require.NoError(t, os.MkdirAll(filepath.Join(inner, ".git"), 0o755))
+	f, err = Find(inner)
+	require.NoError(t, err)
+	assert.Empty(t, f.Catalogs)
 }
 
 // Bad values are refused by Parse and by the schema alike.

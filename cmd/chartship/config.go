@@ -41,6 +41,7 @@ func configSettings(f *config.File) []configSetting {
 		}
 		return out
 	}
+	add("devSchema", "dev-schema", f.DevSchema)
 	p := f.Package
 	add("package.tagPrefix", "tag-prefix", p.TagPrefix)
 	add("package.destination", "destination", f.Path(p.Destination))

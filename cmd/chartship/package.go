@@ -11,7 +11,6 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/errdef"
 )
@@ -95,13 +94,6 @@ func runPackage(ctx context.Context, cmd *cli.Command) error {
 	opts, err := packageOptions(cmd)
 	if err != nil {
 		return err
-	}
-	if opts.Version.DevSchema == "" {
-		cfg, err := catalog.FindConfig(dir)
-		if err != nil {
-			return err
-		}
-		opts.Version.DevSchema = chart.DevSchema(cfg.DevSchema)
 	}
 	if cmd.Bool("changed") {
 		dirs, err := changedCharts(ctx, cmd, dir)
