@@ -33,13 +33,12 @@ var wireSays = map[faultproxy.Class][]string{
 	faultproxy.StallMidBody: {"no progress for 1s (--request-timeout)"},
 }
 
-// wireTarget is the request of each operation a fault class hits: the one
+// wireRule is the request of each operation a fault class hits: the one
 // whose answer has a body for the mid-body classes.
 func wireRule(op string, class faultproxy.Class, times int) faultproxy.Rule {
 	r := faultproxy.Rule{Class: class, Times: times, RetryAfter: "0", Stall: 10 * time.Minute}
-	midBody := class == faultproxy.ResetMidBody || class == faultproxy.Truncate || class == faultproxy.StallMidBody
 	switch {
-	case op == "publish" && midBody:
+	case op == "publish" && class.MidBody():
 		r.Method, r.Path, r.Skip = http.MethodGet, "/manifests/", 2 // the read-back: the only answer with a body
 	case op == "publish":
 		r.Method, r.Path = http.MethodPut, "/blobs/uploads/"
