@@ -4,7 +4,7 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build dist demo test test-short vet fmt bench cluster-up cluster-down clean
+.PHONY: all build dist demo test test-short vet fmt bench fuzz cluster-up cluster-down clean
 
 all: build
 
@@ -43,6 +43,12 @@ fmt:
 
 bench:
 	./scripts/bench
+
+# Every fuzz target for FUZZTIME each (default 1m), one after the other, and a table of
+# what each did; a crasher stays as a seed in testdata/fuzz/ (scripts/fuzz says how).
+FUZZTIME ?= 1m
+fuzz:
+	./scripts/fuzz -t $(FUZZTIME)
 
 clean:
 	rm -rf bin build
