@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/chartship/chartship/catalog/internal/catalogdef"
+	"github.com/chartship/chartship/catalog/internal/helmindex"
 	"github.com/chartship/chartship/chart"
 	"github.com/chartship/chartship/internal/errdef"
 	"github.com/chartship/chartship/internal/logging"
@@ -32,6 +33,8 @@ type Catalog struct {
 	name   string
 	client *http.Client
 	log    *slog.Logger
+	// maxIndex is the most of index.yaml read (helmindex.MaxSize; tests lower it).
+	maxIndex int64
 }
 
 // Open returns the repository at ref: https://HOST/PATH/ (the directory holding
@@ -45,7 +48,7 @@ func Open(ref string, log *slog.Logger) (*Catalog, error) {
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
-	return &Catalog{base: u, name: redact.URL(u.String()), client: http.DefaultClient, log: logging.OrDiscard(log)}, nil
+	return &Catalog{base: u, name: redact.URL(u.String()), client: http.DefaultClient, log: logging.OrDiscard(log), maxIndex: helmindex.MaxSize}, nil
 }
 
 func (h *Catalog) String() string { return h.name }
@@ -55,7 +58,9 @@ func (h *Catalog) Publish(context.Context, *chart.Package, ...catalogdef.Attachm
 	return catalogdef.Result{}, errdef.Usage(fmt.Errorf("catalog %s is a read-only Helm repository over HTTP; publish to its source instead: git+https://HOST/ORG/REPO.git or oci://REGISTRY/NAMESPACE", h.name))
 }
 
-func (h *Catalog) get(ctx context.Context, u *url.URL, w io.Writer) error {
+// get copies the body of u into w; limit > 0 refuses a body of more than limit
+// bytes (errTooLarge) once it has read limit+1 of them.
+func (h *Catalog) get(ctx context.Context, u *url.URL, w io.Writer, limit int64) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return errdef.Usage(err)
@@ -71,15 +76,23 @@ func (h *Catalog) get(ctx context.Context, u *url.URL, w io.Writer) error {
 	case resp.StatusCode != http.StatusOK:
 		return errdef.External(fmt.Errorf("GET %s: %s", redact.URL(u.String()), resp.Status))
 	}
-	if _, err := io.Copy(w, resp.Body); err != nil {
+	body := io.Reader(resp.Body)
+	if limit > 0 {
+		body = io.LimitReader(resp.Body, limit+1)
+	}
+	n, err := io.Copy(w, body)
+	if err != nil {
 		return errdef.External(fmt.Errorf("GET %s: %w", redact.URL(u.String()), err))
+	}
+	if limit > 0 && n > limit {
+		return helmindex.TooLarge(n, limit)
 	}
 	return nil
 }
 
 func (h *Catalog) index(ctx context.Context) (*repo.IndexFile, error) {
 	var b strings.Builder
-	if err := h.get(ctx, h.base.JoinPath("index.yaml"), &b); err != nil {
+	if err := h.get(ctx, h.base.JoinPath("index.yaml"), &b, h.maxIndex); err != nil {
 		return nil, fmt.Errorf("catalog %s: reading index.yaml: %w", h.name, err)
 	}
 	var i repo.IndexFile
@@ -140,7 +153,7 @@ func (h *Catalog) Fetch(ctx context.Context, name, version, dir string) (string,
 		if err != nil {
 			return "", err
 		}
-		if err := h.get(ctx, u, f); err != nil {
+		if err := h.get(ctx, u, f, 0); err != nil {
 			f.Close()
 			os.Remove(dst)
 			return "", fmt.Errorf("catalog %s: %w", h.name, err)

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -63,4 +64,29 @@ func TestHTTPCatalog(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.Versions(ctx, "hello")
 	assert.Error(t, err)
+}
+
+// An enormous index.yaml — here one that never ends — is refused once the
+// limit is read, with what to do, instead of filling the memory.
+func TestHTTPCatalogRefusesAnEnormousIndex(t *testing.T) {
+	var sent atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		line := []byte("# an index that never ends\n")
+		for r.Context().Err() == nil {
+			n, err := w.Write(line)
+			sent.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	c, err := Open(srv.URL+"/", nil)
+	require.NoError(t, err)
+	c.maxIndex = 1 << 20
+	_, err = c.Versions(context.Background(), "hello")
+	require.ErrorIs(t, err, errdef.ErrCheck)
+	assert.ErrorContains(t, err, "index.yaml is 1.0 MiB or more, over the 1.0 MiB chartship reads")
+	assert.ErrorContains(t, err, "chartship catalog prune")
+	assert.Less(t, sent.Load(), int64(64<<20), "the download stopped near the limit")
 }

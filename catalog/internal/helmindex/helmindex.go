@@ -797,10 +797,33 @@ func indexMergeHelm(path string, cv *repo.ChartVersion, now time.Time) ([]byte, 
 	return out, AddResult{}, err
 }
 
+// MaxSize is the largest index.yaml chartship reads: 32 times the largest real
+// catalog it knows (Giant Swarm's control-plane catalog, 4 MB with 5,000
+// entries). Past it an index is refused before it is parsed, rather than
+// exhausting a CI job's memory: helm keeps the whole index in memory too, for
+// every client of the catalog.
+const MaxSize = 128 << 20
+
+// maxSize is MaxSize; tests lower it.
+var maxSize int64 = MaxSize
+
+// TooLarge is the error for an index.yaml of size bytes (or more) when limit
+// bytes is the most chartship reads: a check failure (exit 2), with what to do.
+func TooLarge(size, limit int64) error {
+	return errdef.Check(fmt.Errorf("index.yaml is %s or more, over the %s chartship reads: remove old versions (chartship catalog prune --match REGEXP --older-than AGE, which still reads it) or split the catalog",
+		mib(size), mib(limit)))
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
 // Add adds cv to the index.yaml at path (created when missing): the splice
 // when the file is canonical, helm's merge otherwise (said in the note). It
-// returns the new content; the caller writes it.
+// returns the new content; the caller writes it. An index over MaxSize is
+// refused (TooLarge) before it is read.
 func Add(path string, cv *repo.ChartVersion, now time.Time) ([]byte, AddResult, error) {
+	if st, err := os.Stat(path); err == nil && st.Size() > maxSize {
+		return nil, AddResult{}, TooLarge(st.Size(), maxSize)
+	}
 	old, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		out, res, err := indexMergeHelm(path, cv, now)
@@ -837,8 +860,12 @@ type Entry struct {
 }
 
 // Entries lists a chart's entries in index order: the line scan on a canonical
-// file, helm's loader otherwise. A chart the index doesn't list has none.
+// file, helm's loader otherwise. A chart the index doesn't list has none. An
+// index over MaxSize is refused (TooLarge).
 func Entries(data []byte, name string) ([]Entry, error) {
+	if int64(len(data)) > maxSize {
+		return nil, TooLarge(int64(len(data)), maxSize)
+	}
 	var out []Entry
 	if lay, err := indexScan(data); err == nil {
 		for _, c := range lay.charts {

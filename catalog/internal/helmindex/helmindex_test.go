@@ -3,6 +3,7 @@ package helmindex
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"helm.sh/helm/v3/pkg/repo"
 
 	"github.com/chartship/chartship/catalog/internal/catalogdef"
+	"github.com/chartship/chartship/internal/errdef"
 )
 
 // sharedData returns the path of a file in the team's shared data directory, or
@@ -159,4 +161,37 @@ func TestIndexInsertRealIndexIdempotent(t *testing.T) {
 	_, _, err = indexInsert(old, cv, testNow)
 	require.ErrorIs(t, err, catalogdef.ErrConflict)
 	assert.Contains(t, err.Error(), "alloy 0.5.2")
+}
+
+// An index over the limit is refused, by Add before it is read and by Entries,
+// with the size, the limit and what to do; the file is left as it was.
+func TestIndexOverTheLimitIsRefused(t *testing.T) {
+	defer func(old int64) { maxSize = old }(maxSize)
+	maxSize = 64 << 10
+	big := []byte("apiVersion: v1\nentries:\n  a:\n")
+	for i := 0; len(big) <= int(maxSize); i++ {
+		big = fmt.Appendf(big, "  - name: a\n    version: 1.0.%d\n    digest: %064d\n", i, i)
+	}
+	big = append(big, "generated: \"2025-01-01T00:00:00Z\"\n"...)
+	path := filepath.Join(t.TempDir(), "index.yaml")
+	require.NoError(t, os.WriteFile(path, big, 0o644))
+
+	_, _, err := Add(path, testEntry(t, "a", "2.0.0"), testNow)
+	require.ErrorIs(t, err, errdef.ErrCheck)
+	assert.ErrorContains(t, err, "over the 0.1 MiB chartship reads")
+	assert.ErrorContains(t, err, "chartship catalog prune")
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, big, got, "nothing written")
+
+	_, err = Entries(big, "a")
+	require.ErrorIs(t, err, errdef.ErrCheck)
+
+	// at the limit, both work
+	maxSize = int64(len(big))
+	_, _, err = Add(path, testEntry(t, "a", "2.0.0"), testNow)
+	require.NoError(t, err)
+	locs, err := Entries(big, "a")
+	require.NoError(t, err)
+	assert.Greater(t, len(locs), 100)
 }
