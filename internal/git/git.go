@@ -265,19 +265,29 @@ func LastLine(err error) string {
 }
 
 // IsTransient reports a git failure worth another try: the connection broke,
-// the transfer stalled (StallTimeout), or the server answered 5xx or 429.
+// the transfer stalled (StallTimeout), or the server answered 5xx, 408 or 429.
+// Other 4xx answers, a host that doesn't resolve, a TLS certificate that
+// doesn't verify and a missing repository fail at once: trying again can't
+// help, and the error says what to fix.
 func IsTransient(err error) bool {
 	var ge *Error
 	if !errors.As(err, &ge) || IsAuthFailure(err) || IsPushRejected(err) {
 		return false
 	}
 	s := ge.Stderr
+	// curl's "The requested URL returned error: 404" (also behind "RPC failed")
+	if _, rest, ok := strings.Cut(s, "returned error: "); ok && len(rest) >= 3 {
+		code := rest[:3]
+		if code[0] == '4' && code != "408" && code != "429" {
+			return false
+		}
+	}
 	for _, m := range []string{
-		"Operation too slow", "returned error: 5", "returned error: 429", "Connection reset", "connection reset",
+		"Operation too slow", "returned error: 5", "returned error: 408", "returned error: 429", "Connection reset", "connection reset",
 		"RPC failed", "early EOF", "unexpected disconnect", "transfer closed", "Empty reply from server",
 		"the remote end hung up unexpectedly", "Recv failure", "Send failure", "Failed to connect", "Connection refused",
 		"bad pack header", "index-pack failed", "did not send all necessary objects", "expected flush", "protocol error",
-		"unable to access", "Couldn't connect",
+		"Couldn't connect", "Connection timed out", "GnuTLS recv error", "SSL_read", "was not closed cleanly",
 	} {
 		if strings.Contains(s, m) {
 			return true

@@ -76,6 +76,18 @@ func TestErrorClasses(t *testing.T) {
 		{"error: RPC failed; curl 56 Recv failure: Connection reset by peer", false, true},
 		{" ! [rejected]        HEAD -> main (fetch first)", false, false},
 		{"fatal: repository 'http://h/x.git/' not found", false, false},
+		// what trying again can't mend fails at once
+		{"error: RPC failed; HTTP 404 curl 22 The requested URL returned error: 404", false, false},
+		{"fatal: unable to access 'https://h/x.git/': The requested URL returned error: 400", false, false},
+		{"fatal: unable to access 'https://nope.invalid/x.git/': Could not resolve host: nope.invalid", false, false},
+		{"fatal: unable to access 'https://h/x.git/': SSL certificate problem: unable to get local issuer certificate", false, false},
+		// what may mend
+		{"fatal: unable to access 'https://h/x.git/': Failed to connect to h port 443 after 3 ms: Couldn't connect to server", false, true},
+		{"fatal: unable to access 'https://h/x.git/': The requested URL returned error: 429", false, true},
+		{"fatal: unable to access 'https://h/x.git/': The requested URL returned error: 408", false, true},
+		{"error: RPC failed; curl 56 GnuTLS recv error (-110): The TLS connection was non-properly terminated.", false, true},
+		{"error: RPC failed; curl 92 HTTP/2 stream 5 was not closed cleanly: PROTOCOL_ERROR (err 1)", false, true},
+		{"fatal: unable to access 'https://h/x.git/': Failed to connect to h port 443: Connection timed out", false, true},
 	} {
 		err := &Error{Args: []string{"x"}, Stderr: tc.stderr, Err: errors.New("exit status 128")}
 		assert.Equal(t, tc.auth, IsAuthFailure(err), "auth: %s", tc.stderr)
