@@ -27,7 +27,7 @@ func TestOCIParseRef(t *testing.T) {
 		require.NoError(t, err, ref)
 		assert.Equal(t, want, [2]string{host, ns}, ref)
 	}
-	for _, ref := range []string{"oci://", "oci:///charts", "oci://host/UPPER", "oci://host/ns:tag", "oci://host/ns@sha256:abc", "oci://u:p@host/ns", "oci://host/a//b"} {
+	for _, ref := range []string{"oci://", "oci:///charts", "oci://host/UPPER", "oci://host/ns:tag", "oci://host/ns@sha256:abc", "oci://u:p@host/ns", "oci://host/a//b", "oci://h//", "oci://h///", "oci://h//a"} {
 		_, _, err := parseRef(ref)
 		assert.Error(t, err, ref)
 	}

@@ -236,8 +236,16 @@ func parseRef(ref string) (host, namespace string, err error) {
 	if host == "" {
 		return "", "", errdef.Usage(fmt.Errorf("catalog %q: no registry; use oci://REGISTRY/NAMESPACE", ref))
 	}
-	probe := host + "/" + strings.Trim(namespace+"/chart", "/")
+	// Every path segment must be a repository name component: "oci://h//"
+	// (namespace "/") is refused, as "oci://h/a//b" is (found by make fuzz).
+	probe := host + "/chart"
+	if namespace != "" {
+		probe = host + "/" + namespace + "/chart"
+	}
 	r, perr := registry.ParseReference(probe)
+	if perr == nil && strings.HasSuffix(rest, "/") {
+		perr = errors.New("an empty path segment")
+	}
 	if perr != nil || r.Reference != "" {
 		return "", "", errdef.Usage(fmt.Errorf("catalog %q: not a registry namespace (want oci://REGISTRY/NAMESPACE, lower case, no tag or digest): %v", ref, perr))
 	}
