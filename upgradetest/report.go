@@ -32,6 +32,9 @@ type Report struct {
 	Seconds           float64          `json:"seconds"`
 	Passed            bool             `json:"passed"`
 	Fleet             *FleetProof      `json:"fleet,omitempty"` // --from fleet: whose upgrades were proven
+	// Swept are the namespaces killed runs left behind past their expiry,
+	// deleted by this run before its own (chartship.dev/expires).
+	Swept []string `json:"swept,omitempty"`
 }
 
 // ScenarioResult is one values file upgraded from one version (or installed, first release).
@@ -113,6 +116,9 @@ func (r *Report) Text(w io.Writer) {
 		verdict, r.Chart, r.To, from, r.KubernetesVersion, r.Seconds)
 	if r.Shard != nil {
 		fmt.Fprintf(w, "shard %s: %d of %d scenarios\n", r.Shard, len(r.Scenarios), r.Shard.Of)
+	}
+	if len(r.Swept) > 0 {
+		fmt.Fprintf(w, "deleted %d namespace(s) killed runs left behind past their expiry: %s\n", len(r.Swept), strings.Join(r.Swept, ", "))
 	}
 	for _, s := range r.Scenarios {
 		mark := "ok  "

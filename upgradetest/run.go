@@ -15,6 +15,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/chartship/chartship/catalog"
 	"github.com/chartship/chartship/internal/errdef"
@@ -173,6 +174,9 @@ func Run(ctx context.Context, c *Cluster, opts Options) (*Report, error) {
 		}
 	}
 
+	if client, err := kubernetes.NewForConfig(c.RESTConfig()); err == nil {
+		rep.Swept = sweepExpired(ctx, client, time.Now(), log)
+	}
 	scenarios = shardScenarios(scenarios, opts.Shard, rep, log)
 	rep.Scenarios = make([]ScenarioResult, len(scenarios))
 	for _, s := range scenarios {

@@ -176,10 +176,7 @@ func (s *scenario) setup(ctx context.Context) error {
 	if err := s.cfg.Init(g, s.namespace, "secret", debug); err != nil {
 		return fmt.Errorf("setting up helm for namespace %s: %w", s.namespace, err)
 	}
-	_, err = s.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name:   s.namespace,
-		Labels: map[string]string{"app.kubernetes.io/managed-by": "chartship-upgrade-test"},
-	}}, metav1.CreateOptions{})
+	_, err = s.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: namespaceMeta(s.namespace, time.Now(), s.opts.Timeout)}, metav1.CreateOptions{})
 	if err != nil {
 		return fmt.Errorf("creating namespace %s in %s: %w", s.namespace, s.cluster.Name, err)
 	}
