@@ -107,3 +107,70 @@ func TestInterruptedExitCode(t *testing.T) {
 	assert.Equal(t, "Error: interrupted\n", stderr.String())
 	assert.JSONEq(t, `{"error":"interrupted","exitCode":130}`, stdout.String())
 }
+
+// TestUpgradeTestKilledRerunConverges: `chartship upgrade-test` SIGKILLed (its
+// process group, hook included) in the middle of a scenario can't clean up: its
+// namespace and release stay, carrying an expiry an hour ahead. A re-run passes
+// beside it and leaves it alone (a live run's namespace looks the same); once
+// the expiry has passed, the next run deletes it and says so.
+func TestUpgradeTestKilledRerunConverges(t *testing.T) {
+	kc := testcluster.Kubeconfig(t)
+	client := kubeClient(t, kc)
+	ctx := context.Background()
+	marker := filepath.Join(t.TempDir(), "hook-started")
+	base := []string{"--log-format", "plain", "upgrade-test", upgradeTestdata("hello-1.1.0"), "--kubeconfig", kc, "--from-file", upgradeTestdata("hello-1.0.0"), "--skip-tests"}
+	cmd := cliProcess(t, append(base, "--hook", `echo "$CHARTSHIP_NAMESPACE" > `+marker+`; exec sleep 120`)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	var ns string
+	deadline := time.Now().Add(2 * time.Minute)
+	for ns == "" {
+		require.True(t, time.Now().Before(deadline), "the hook never ran: %s", stderr.String())
+		if b, err := os.ReadFile(marker); err == nil && strings.HasSuffix(string(b), "\n") {
+			ns = strings.TrimSpace(string(b))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.NoError(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL))
+	_ = cmd.Wait()
+	t.Cleanup(func() { _ = client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+
+	left, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	require.NoError(t, err, "the killed run's namespace stays")
+	require.True(t, left.DeletionTimestamp.IsZero())
+	expires, err := time.Parse(time.RFC3339, left.Annotations["chartship.dev/expires"])
+	require.NoError(t, err, "the namespace carries its expiry")
+	assert.True(t, expires.After(time.Now().Add(55*time.Minute)), "an hour ahead: %s", expires)
+	releases, err := client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: "owner=helm"})
+	require.NoError(t, err)
+	assert.NotEmpty(t, releases.Items, "the killed run's release stays")
+
+	// The re-run passes, and leaves the unexpired namespace alone.
+	var out, errOut bytes.Buffer
+	require.Equal(t, exitOK, run(ctx, append([]string{"chartship"}, base[2:]...), &out, &errOut), errOut.String())
+	assert.Contains(t, out.String(), "upgrade test PASSED")
+	assert.NotContains(t, out.String(), ns)
+	left, err = client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	require.NoError(t, err)
+	require.True(t, left.DeletionTimestamp.IsZero(), "not expired: not touched")
+
+	// An hour later (the expiry moved into the past), the next run deletes it.
+	left.Annotations["chartship.dev/expires"] = time.Now().Add(-time.Second).UTC().Format(time.RFC3339)
+	_, err = client.CoreV1().Namespaces().Update(ctx, left, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, exitOK, run(ctx, append([]string{"chartship"}, base[2:]...), &out, &errOut), errOut.String())
+	got, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err == nil {
+		assert.False(t, got.DeletionTimestamp.IsZero(), "namespace %s is being deleted", ns)
+	} else {
+		assert.True(t, apierrors.IsNotFound(err), err)
+	}
+	if !strings.Contains(out.String(), ns) { // another test's run on this cluster may have swept it first
+		t.Logf("swept by another run: %s", out.String())
+	} else {
+		assert.Contains(t, out.String(), "killed runs left behind past their expiry: "+ns)
+	}
+}
