@@ -73,6 +73,9 @@ func (s *scenario) run(ctx context.Context) ScenarioResult {
 		}
 		s.log.Info("step", "step", st.name)
 		s.progressStep(st.name)
+		if s.client != nil {
+			renewLease(ctx, s.client, s.namespace, time.Now(), s.opts.Timeout, s.log)
+		}
 		t0 := time.Now()
 		details, err := st.run(ctx)
 		step := Step{Name: st.name, Seconds: time.Since(t0).Seconds(), Passed: err == nil, Details: details}

@@ -2,12 +2,14 @@ package upgradetest
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -21,11 +23,16 @@ const (
 	expiresAnnotation = "chartship.dev/expires"
 )
 
-// namespaceLife is how long a scenario's namespace may live: each of a
-// scenario's waits (install, hook, upgrade, tests, rollback, uninstall) is
-// bounded by timeout, so 8 of them, and at least an hour.
-func namespaceLife(timeout time.Duration) time.Duration {
-	return max(8*timeout, time.Hour)
+// namespaceLease is how long a scenario's namespace may go without its run
+// renewing the expiry, which it does as each step starts: a step is one wait
+// bounded by timeout (helm's hooks each get their own), so 4 of them, and at
+// least an hour.
+func namespaceLease(timeout time.Duration) time.Duration {
+	return max(4*timeout, time.Hour)
+}
+
+func expiresAt(now time.Time, timeout time.Duration) string {
+	return now.Add(namespaceLease(timeout)).UTC().Format(time.RFC3339)
 }
 
 // namespaceMeta is what a scenario's namespace is created with.
@@ -33,7 +40,19 @@ func namespaceMeta(name string, now time.Time, timeout time.Duration) metav1.Obj
 	return metav1.ObjectMeta{
 		Name:        name,
 		Labels:      map[string]string{managedByLabel: managedByValue},
-		Annotations: map[string]string{expiresAnnotation: now.Add(namespaceLife(timeout)).UTC().Format(time.RFC3339)},
+		Annotations: map[string]string{expiresAnnotation: expiresAt(now, timeout)},
+	}
+}
+
+// renewLease moves the namespace's expiry a lease ahead of now. A failure is
+// only logged: the lease it had still runs.
+func renewLease(ctx context.Context, client kubernetes.Interface, name string, now time.Time, timeout time.Duration, log *slog.Logger) {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{expiresAnnotation: expiresAt(now, timeout)}}})
+	if err == nil {
+		_, err = client.CoreV1().Namespaces().Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+	}
+	if err != nil {
+		log.Debug("could not renew the namespace's expiry", "namespace", name, "err", err)
 	}
 }
 
@@ -54,8 +73,8 @@ func sweepExpired(ctx context.Context, client kubernetes.Interface, now time.Tim
 		}
 		bg := metav1.DeletePropagationBackground
 		err := client.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{PropagationPolicy: &bg})
-		if apierrors.IsNotFound(err) {
-			continue // another run (a shard) swept it first
+		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+			continue // another run (a shard) swept it first: gone, or still terminating
 		}
 		if err != nil {
 			log.Warn("could not delete the namespace a killed run left behind", "namespace", ns.Name, "err", err)

@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strings"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,22 +44,36 @@ func TestRunSweepsNamespacesOfKilledRuns(t *testing.T) {
 		t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), meta.Name, metav1.DeleteOptions{}) })
 	}
 
-	// Watch the namespaces runs create, to read the expiry they carry.
-	w, err := cs.CoreV1().Namespaces().Watch(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=chartship-upgrade-test"})
+	// Watch the namespaces runs create (from now: not the ones already there),
+	// to read the expiry this run's carried.
+	list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=chartship-upgrade-test"})
 	require.NoError(t, err)
-	expiries := make(chan string, 100)
+	w, err := cs.CoreV1().Namespaces().Watch(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=chartship-upgrade-test", ResourceVersion: list.ResourceVersion})
+	require.NoError(t, err)
+	var mu sync.Mutex
+	expiries := map[string]string{} // namespace → its expiry when created
+	renewals := map[string]int{}    // namespace → updates of the expiry
+	watched := make(chan struct{})
 	go func() {
+		defer close(watched)
 		for ev := range w.ResultChan() {
-			if ns, ok := ev.Object.(*corev1.Namespace); ok && ev.Type == "ADDED" && strings.HasPrefix(ns.Name, "ut-") {
-				select {
-				case expiries <- ns.Annotations["chartship.dev/expires"]:
-				default:
-				}
+			ns, ok := ev.Object.(*corev1.Namespace)
+			if !ok {
+				continue
 			}
+			mu.Lock()
+			switch e := ns.Annotations["chartship.dev/expires"]; {
+			case ev.Type == "ADDED":
+				expiries[ns.Name] = e
+			case ev.Type == "MODIFIED" && e != "" && ns.DeletionTimestamp == nil:
+				renewals[ns.Name]++
+			}
+			mu.Unlock()
 		}
 	}()
 	start := time.Now()
-	rep, err := runUpgrade(t, upgradetest.Options{Chart: loadChart(t, "hello-1.1.0"), FromFile: testdata(t, "hello-1.0.0"), SkipTests: true})
+	// (the hook's second makes the renewed expiry differ: it has whole seconds)
+	rep, err := runUpgrade(t, upgradetest.Options{Chart: loadChart(t, "hello-1.1.0"), FromFile: testdata(t, "hello-1.0.0"), SkipTests: true, Hook: "sleep 1.1"})
 	require.NoError(t, err)
 	// Other packages' tests run upgrade tests on this cluster too: one of them may
 	// have swept it first. What this run swept is only what had expired.
@@ -75,21 +90,24 @@ func TestRunSweepsNamespacesOfKilledRuns(t *testing.T) {
 		assert.Nil(t, got.DeletionTimestamp, "%s stays", k)
 	}
 
-	// The run's namespace (and any other run's) carried its expiry: at least an
-	// hour ahead of its creation (8 × the 2 min timeout is less).
+	// The run's namespace carried its expiry: an hour ahead of its creation
+	// (4 × the 2 min timeout is less).
 	w.Stop()
+	<-watched
 	require.Len(t, rep.Scenarios, 1)
-	select {
-	case e := <-expiries:
-		at, err := time.Parse(time.RFC3339, e)
-		require.NoError(t, err, "the expiry %q", e)
-		assert.True(t, at.After(start.Add(59*time.Minute)), "expires at %s", e)
-	default:
-		t.Fatal("no namespace of a run was seen")
-	}
-	if len(rep.Swept) > 0 {
+	mu.Lock()
+	e, seen := expiries[rep.Scenarios[0].Namespace]
+	renewed := renewals[rep.Scenarios[0].Namespace]
+	mu.Unlock()
+	require.True(t, seen, "the run's namespace %s was seen created", rep.Scenarios[0].Namespace)
+	at, err := time.Parse(time.RFC3339, e)
+	require.NoError(t, err, "the expiry %q", e)
+	assert.True(t, at.After(start.Add(59*time.Minute)), "expires at %s", e)
+	assert.Positive(t, renewed, "the lease is renewed as the steps start")
+	if slices.Contains(rep.Swept, namespaces["killed"].Name) {
 		var buf bytes.Buffer
 		rep.Text(&buf)
-		assert.Contains(t, buf.String(), "deleted 1 namespace(s) killed runs left behind past their expiry: "+namespaces["killed"].Name)
+		assert.Contains(t, buf.String(), fmt.Sprintf("deleted %d namespace(s) killed runs left behind past their expiry: ", len(rep.Swept)))
+		assert.Contains(t, buf.String(), namespaces["killed"].Name)
 	}
 }

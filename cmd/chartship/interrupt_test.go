@@ -171,6 +171,6 @@ func TestUpgradeTestKilledRerunConverges(t *testing.T) {
 	if !strings.Contains(out.String(), ns) { // another test's run on this cluster may have swept it first
 		t.Logf("swept by another run: %s", out.String())
 	} else {
-		assert.Contains(t, out.String(), "killed runs left behind past their expiry: "+ns)
+		assert.Contains(t, out.String(), "namespace(s) killed runs left behind past their expiry: ")
 	}
 }
