@@ -266,9 +266,10 @@ func LastLine(err error) string {
 
 // IsTransient reports a git failure worth another try: the connection broke,
 // the transfer stalled (StallTimeout), or the server answered 5xx, 408 or 429.
-// Other 4xx answers, a host that doesn't resolve, a TLS certificate that
-// doesn't verify and a missing repository fail at once: trying again can't
-// help, and the error says what to fix.
+// Other 4xx answers, a TLS certificate that doesn't verify and a missing
+// repository fail at once: trying again can't help, and the error says what to
+// fix. A host that doesn't resolve is retried: in CI that is mostly a DNS blip,
+// and a typo costs only the backoff.
 func IsTransient(err error) bool {
 	var ge *Error
 	if !errors.As(err, &ge) || IsAuthFailure(err) || IsPushRejected(err) {
@@ -276,8 +277,9 @@ func IsTransient(err error) bool {
 	}
 	s := ge.Stderr
 	// curl's "The requested URL returned error: 404" (also behind "RPC failed")
-	if _, rest, ok := strings.Cut(s, "returned error: "); ok && len(rest) >= 3 {
-		code := rest[:3]
+	// (the last one: a partial clone's lazy fetches add their lines before it)
+	if i := strings.LastIndex(s, "returned error: "); i >= 0 && len(s) >= i+19 {
+		code := s[i+16 : i+19]
 		if code[0] == '4' && code != "408" && code != "429" {
 			return false
 		}
@@ -288,6 +290,8 @@ func IsTransient(err error) bool {
 		"the remote end hung up unexpectedly", "Recv failure", "Send failure", "Failed to connect", "Connection refused",
 		"bad pack header", "index-pack failed", "did not send all necessary objects", "expected flush", "protocol error",
 		"Couldn't connect", "Connection timed out", "GnuTLS recv error", "SSL_read", "was not closed cleanly",
+		"SSL_connect", "gnutls_handshake", "HTTP2 framing", "from proxy after CONNECT", "Failure when receiving",
+		"Could not resolve host", "Could not resolve proxy",
 	} {
 		if strings.Contains(s, m) {
 			return true

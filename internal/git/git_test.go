@@ -79,7 +79,13 @@ func TestErrorClasses(t *testing.T) {
 		// what trying again can't mend fails at once
 		{"error: RPC failed; HTTP 404 curl 22 The requested URL returned error: 404", false, false},
 		{"fatal: unable to access 'https://h/x.git/': The requested URL returned error: 400", false, false},
-		{"fatal: unable to access 'https://nope.invalid/x.git/': Could not resolve host: nope.invalid", false, false},
+		{"fatal: unable to access 'https://nope.invalid/x.git/': Could not resolve host: nope.invalid", false, true},
+		{"fatal: unable to access 'https://h/x.git/': OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to h:443", false, true},
+		{"fatal: unable to access 'https://h/x.git/': gnutls_handshake() failed: The TLS connection was non-properly terminated.", false, true},
+		{"fatal: unable to access 'https://h/x.git/': Received HTTP code 503 from proxy after CONNECT", false, true},
+		// the last answer decides: a lazy fetch's 502, then the command's 404
+		{"error: RPC failed; HTTP 502 curl 22 The requested URL returned error: 502\nfatal: unable to access 'https://h/x.git/': The requested URL returned error: 404", false, false},
+		{"error: RPC failed; HTTP 404 curl 22 The requested URL returned error: 404\nerror: RPC failed; HTTP 503 curl 22 The requested URL returned error: 503", false, true},
 		{"fatal: unable to access 'https://h/x.git/': SSL certificate problem: unable to get local issuer certificate", false, false},
 		// what may mend
 		{"fatal: unable to access 'https://h/x.git/': Failed to connect to h port 443 after 3 ms: Couldn't connect to server", false, true},
