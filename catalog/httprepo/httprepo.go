@@ -85,7 +85,7 @@ func (h *Catalog) get(ctx context.Context, u *url.URL, w io.Writer, limit int64)
 		return errdef.External(fmt.Errorf("GET %s: %w", redact.URL(u.String()), err))
 	}
 	if limit > 0 && n > limit {
-		return helmindex.TooLarge(n, limit)
+		return helmindex.TooLarge(0, limit, "this HTTP catalog is read-only: prune it where it is published (chartship catalog prune --to git+https://… for a GitHub Pages catalog)")
 	}
 	return nil
 }

@@ -807,14 +807,26 @@ const MaxSize = 128 << 20
 // maxSize is MaxSize; tests lower it.
 var maxSize int64 = MaxSize
 
-// TooLarge is the error for an index.yaml of size bytes (or more) when limit
-// bytes is the most chartship reads: a check failure (exit 2), with what to do.
-func TooLarge(size, limit int64) error {
-	return errdef.Check(fmt.Errorf("index.yaml is %s or more, over the %s chartship reads: remove old versions (chartship catalog prune --match REGEXP --older-than AGE, which still reads it) or split the catalog",
-		mib(size), mib(limit)))
+// TooLarge is the error for an index.yaml over limit bytes, of size bytes
+// (0: unknown, the read stopped at the limit), with what to do (hint; ""
+// means pruning it with chartship): a check failure (exit 2).
+func TooLarge(size, limit int64, hint string) error {
+	if hint == "" {
+		hint = "remove old versions (chartship catalog prune --match REGEXP --older-than AGE, which still reads it) or split the catalog"
+	}
+	what := "over"
+	if size > 0 {
+		what = mib(size) + ", over"
+	}
+	return errdef.Check(fmt.Errorf("index.yaml is %s the %s chartship reads: %s", what, mib(limit), hint))
 }
 
-func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+func mib(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
 
 // Add adds cv to the index.yaml at path (created when missing): the splice
 // when the file is canonical, helm's merge otherwise (said in the note). It
@@ -822,7 +834,7 @@ func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 // refused (TooLarge) before it is read.
 func Add(path string, cv *repo.ChartVersion, now time.Time) ([]byte, AddResult, error) {
 	if st, err := os.Stat(path); err == nil && st.Size() > maxSize {
-		return nil, AddResult{}, TooLarge(st.Size(), maxSize)
+		return nil, AddResult{}, TooLarge(st.Size(), maxSize, "")
 	}
 	old, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -864,7 +876,7 @@ type Entry struct {
 // index over MaxSize is refused (TooLarge).
 func Entries(data []byte, name string) ([]Entry, error) {
 	if int64(len(data)) > maxSize {
-		return nil, TooLarge(int64(len(data)), maxSize)
+		return nil, TooLarge(int64(len(data)), maxSize, "")
 	}
 	var out []Entry
 	if lay, err := indexScan(data); err == nil {

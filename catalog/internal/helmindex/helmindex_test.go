@@ -178,7 +178,7 @@ func TestIndexOverTheLimitIsRefused(t *testing.T) {
 
 	_, _, err := Add(path, testEntry(t, "a", "2.0.0"), testNow)
 	require.ErrorIs(t, err, errdef.ErrCheck)
-	assert.ErrorContains(t, err, "over the 0.1 MiB chartship reads")
+	assert.ErrorContains(t, err, "MiB, over the 0.1 MiB chartship reads")
 	assert.ErrorContains(t, err, "chartship catalog prune")
 	got, err := os.ReadFile(path)
 	require.NoError(t, err)
