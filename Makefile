@@ -44,11 +44,13 @@ fmt:
 bench:
 	./scripts/bench
 
-# Every fuzz target for FUZZTIME each (default 1m), one after the other, and a table of
-# what each did; a crasher stays as a seed in testdata/fuzz/ (scripts/fuzz says how).
+# Every fuzz target (or those FUZZ, a regexp, matches) for FUZZTIME each (default 1m), one
+# after the other, and a table of what each did; a crasher stays as a seed in
+# testdata/fuzz/ (scripts/fuzz says how).
 FUZZTIME ?= 1m
+FUZZ ?= .
 fuzz:
-	./scripts/fuzz -t $(FUZZTIME)
+	./scripts/fuzz -t $(FUZZTIME) '$(FUZZ)'
 
 clean:
 	rm -rf bin build
