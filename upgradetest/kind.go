@@ -27,6 +27,7 @@ import (
 	kindlog "sigs.k8s.io/kind/pkg/log"
 
 	"github.com/chartship/chartship/internal/logging"
+	"github.com/chartship/chartship/internal/retry"
 )
 
 // KindOptions configures KindCluster.
@@ -174,7 +175,7 @@ func acquireKind(ctx context.Context, p *cluster.Provider, st *kindStateFile, op
 		default:
 			log.Warn("kind cluster left behind by a killed run is not usable; deleting and re-creating it",
 				"name", opts.Name, "reason", healthErr)
-			if err := deleteKind(p, st, opts.Name, log); err != nil {
+			if err := deleteLeftover(ctx, p, st, opts.Name, log); err != nil {
 				return nil, false, err
 			}
 			st.remove()
@@ -183,7 +184,16 @@ func acquireKind(ctx context.Context, p *cluster.Provider, st *kindStateFile, op
 	if rec != nil {
 		st.remove() // a record without its cluster
 	}
-	return createKind(ctx, p, st, opts, log)
+	c, owned, err := createKind(ctx, p, st, opts, log)
+	if err != nil && rec != nil && strings.Contains(err.Error(), "already exist") {
+		// the killed run's last engine request landed after the delete: once more
+		log.Info("the killed run's cluster came back while this run re-created it; deleting it once more", "name", opts.Name)
+		if derr := deleteLeftover(ctx, p, st, opts.Name, log); derr != nil {
+			return nil, false, derr
+		}
+		c, owned, err = createKind(ctx, p, st, opts, log)
+	}
+	return c, owned, err
 }
 
 func createKind(ctx context.Context, p *cluster.Provider, st *kindStateFile, opts KindOptions, log *slog.Logger) (*Cluster, bool, error) {
@@ -431,6 +441,30 @@ func deleteKind(p *cluster.Provider, st *kindStateFile, name string, log *slog.L
 		return fmt.Errorf("deleting kind cluster %q: %w; delete it with `kind delete cluster --name %s`", name, err, name)
 	}
 	return nil
+}
+
+// deleteLeftover deletes the cluster a killed run left behind until no node of
+// it is left: a container engine request the killed run had in flight (its
+// docker CLI is not always killed with it) can land after the first delete,
+// and kind then refuses to create the cluster ("node(s) already exist").
+func deleteLeftover(ctx context.Context, p *cluster.Provider, st *kindStateFile, name string, log *slog.Logger) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if err := deleteKind(p, st, name, log); err != nil {
+			return err
+		}
+		nodes, err := p.ListNodes(name)
+		if err == nil && len(nodes) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("deleting kind cluster %q: %d node(s) keep coming back (%v); delete it with `kind delete cluster --name %s`", name, len(nodes), err, name)
+		}
+		log.Info("a node of the killed run's cluster is still there; deleting it again", "name", name, "nodes", len(nodes))
+		if err := retry.Sleep(ctx, time.Second); err != nil {
+			return err
+		}
+	}
 }
 
 // kindOutput is the tail of what the failing command printed, when kind says.
