@@ -23,23 +23,24 @@ import (
 	"github.com/chartship/chartship/internal/testcluster"
 )
 
-// interruptUpgradeTest starts a real chartship upgrade-test process with args, waits
-// until its hook runs, sends SIGINT (Ctrl-C) and checks it says "interrupted", prints
-// no failure report and exits 130. It returns the scenario's namespace.
-func interruptUpgradeTest(t *testing.T, args ...string) string {
+// upgradeTestInHook starts a real chartship upgrade-test process with args, in a
+// process group of its own, whose --hook writes the scenario's namespace and then
+// sleeps; it waits until the hook runs and returns the process, the namespace and
+// what the process printed so far.
+func upgradeTestInHook(t *testing.T, args ...string) (cmd *exec.Cmd, ns string, stdout, stderr *bytes.Buffer) {
 	t.Helper()
 	marker := filepath.Join(t.TempDir(), "hook-started")
 	args = append([]string{"--log-format", "plain", "upgrade-test"}, args...)
 	args = append(args, "--skip-tests", "--hook", `echo "$CHARTSHIP_NAMESPACE" > `+marker+`; exec sleep 120`)
-	cmd := exec.Command(os.Args[0], args...) // the test binary as the CLI (TestMain)
+	cmd = exec.Command(os.Args[0], args...) // the test binary as the CLI (TestMain)
 	cmd.Env = append(os.Environ(), envRunAsCLI+"=1")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 
-	var ns string
-	deadline := time.Now().Add(5 * time.Minute)
+	deadline := time.Now().Add(5 * time.Minute) // a kind cluster is created first
 	for ns == "" {
 		require.True(t, time.Now().Before(deadline), "the hook never ran: %s", stderr.String())
 		if b, err := os.ReadFile(marker); err == nil && strings.HasSuffix(string(b), "\n") {
@@ -47,6 +48,15 @@ func interruptUpgradeTest(t *testing.T, args ...string) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	return cmd, ns, stdout, stderr
+}
+
+// interruptUpgradeTest starts a real chartship upgrade-test process with args, waits
+// until its hook runs, sends SIGINT (Ctrl-C) and checks it says "interrupted", prints
+// no failure report and exits 130. It returns the scenario's namespace.
+func interruptUpgradeTest(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd, ns, stdout, stderr := upgradeTestInHook(t, args...)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	err := cmd.Wait()
 	var exit *exec.ExitError
@@ -117,21 +127,8 @@ func TestUpgradeTestKilledRerunConverges(t *testing.T) {
 	kc := testcluster.Kubeconfig(t)
 	client := kubeClient(t, kc)
 	ctx := context.Background()
-	marker := filepath.Join(t.TempDir(), "hook-started")
-	base := []string{"--log-format", "plain", "upgrade-test", upgradeTestdata("hello-1.1.0"), "--kubeconfig", kc, "--from-file", upgradeTestdata("hello-1.0.0"), "--skip-tests"}
-	cmd := cliProcess(t, append(base, "--hook", `echo "$CHARTSHIP_NAMESPACE" > `+marker+`; exec sleep 120`)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-	var ns string
-	deadline := time.Now().Add(2 * time.Minute)
-	for ns == "" {
-		require.True(t, time.Now().Before(deadline), "the hook never ran: %s", stderr.String())
-		if b, err := os.ReadFile(marker); err == nil && strings.HasSuffix(string(b), "\n") {
-			ns = strings.TrimSpace(string(b))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	base := []string{upgradeTestdata("hello-1.1.0"), "--kubeconfig", kc, "--from-file", upgradeTestdata("hello-1.0.0")}
+	cmd, ns, _, _ := upgradeTestInHook(t, base...)
 	require.NoError(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL))
 	_ = cmd.Wait()
 	t.Cleanup(func() { _ = client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
@@ -148,7 +145,7 @@ func TestUpgradeTestKilledRerunConverges(t *testing.T) {
 
 	// The re-run passes, and leaves the unexpired namespace alone.
 	var out, errOut bytes.Buffer
-	require.Equal(t, exitOK, run(ctx, append([]string{"chartship"}, base[2:]...), &out, &errOut), errOut.String())
+	require.Equal(t, exitOK, run(ctx, append([]string{"chartship", "upgrade-test", "--skip-tests"}, base...), &out, &errOut), errOut.String())
 	assert.Contains(t, out.String(), "upgrade test PASSED")
 	assert.NotContains(t, out.String(), ns)
 	left, err = client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
@@ -161,7 +158,7 @@ func TestUpgradeTestKilledRerunConverges(t *testing.T) {
 	require.NoError(t, err)
 	out.Reset()
 	errOut.Reset()
-	require.Equal(t, exitOK, run(ctx, append([]string{"chartship"}, base[2:]...), &out, &errOut), errOut.String())
+	require.Equal(t, exitOK, run(ctx, append([]string{"chartship", "upgrade-test", "--skip-tests"}, base...), &out, &errOut), errOut.String())
 	got, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if err == nil {
 		assert.False(t, got.DeletionTimestamp.IsZero(), "namespace %s is being deleted", ns)
