@@ -87,13 +87,8 @@ func TestUpgradeTestInterrupted(t *testing.T) {
 
 // TestUpgradeTestInterruptedKind: Ctrl-C deletes the kind cluster the run created.
 func TestUpgradeTestInterruptedKind(t *testing.T) {
-	image := testcluster.KindNodeImage(t)
-	const appImage = "chartship.test/app:1.0"
-	require.NoError(t, testcluster.BuildBusyboxImage(appImage))
-	to := appChart110(t)
 	name := fmt.Sprintf("cs-int-%d", os.Getpid())
-	interruptUpgradeTest(t, to, "--cluster", "kind", "--kind-name", name, "--kind-node-image", image, "--load-image", appImage,
-		"--from-file", upgradeTestdata("app-1.0.0"))
+	interruptUpgradeTest(t, kindAppUpgrade(t, name)...)
 	assert.NotContains(t, testcluster.KindClusters(t), name, "the cluster this run created is deleted")
 }
 

@@ -100,6 +100,19 @@ func pemBody(t *testing.T, path string) []string {
 	return lines
 }
 
+// assertNoSecretStored fails if a secret is in the git catalog's whole
+// history (bare) or in what reg stores in charts/hello; it returns both.
+func assertNoSecretStored(t *testing.T, bare string, reg *registrytest.Registry, secrets []string) (history, stored string) {
+	t.Helper()
+	history = gittest.Git(t, bare, "log", "-p", "--all", "--format=%an %ae %s %b")
+	stored = registryEverything(t, reg, "charts/hello")
+	for _, sec := range secrets {
+		assert.NotContains(t, history, sec, "a secret in the git catalog's history")
+		assert.NotContains(t, stored, sec, "a secret in the registry")
+	}
+	return history, stored
+}
+
 // registryEverything is every manifest, index, config and layer blob the
 // registry holds in repos, referrers included (signature bundles).
 func registryEverything(t *testing.T, reg *registrytest.Registry, repos ...string) string {
@@ -225,12 +238,7 @@ func TestNoSecretLeaksCosign(t *testing.T) {
 	seen := runSecretSteps(t, steps, secrets)
 	assert.Contains(t, seen, "COSIGN_PASSWORD", "the wrong-password path ran")
 
-	history := gittest.Git(t, bare, "log", "-p", "--all", "--format=%an %ae %s %b")
-	stored := registryEverything(t, reg, "charts/hello")
-	for _, sec := range secrets {
-		assert.NotContains(t, history, sec, "a secret in the git catalog's history")
-		assert.NotContains(t, stored, sec, "a secret in the registry")
-	}
+	history, stored := assertNoSecretStored(t, bare, reg, secrets)
 	assert.Contains(t, history, "hello-1.0.0.tgz", "the catalog was written")
 	assert.Contains(t, stored, "dev.sigstore", "the signature is in the registry")
 }

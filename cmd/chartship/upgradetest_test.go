@@ -61,6 +61,18 @@ func appChart110(t *testing.T) string {
 	return to
 }
 
+// kindAppUpgrade is the upgrade-test arguments that upgrade the app chart from
+// 1.0.0 to 1.1.0 on a kind cluster named name which the run creates, the app
+// image built here and side-loaded.
+func kindAppUpgrade(t *testing.T, name string) []string {
+	t.Helper()
+	image := testcluster.KindNodeImage(t)
+	const appImage = "chartship.test/app:1.0"
+	require.NoError(t, testcluster.BuildBusyboxImage(appImage))
+	return []string{appChart110(t), "--cluster", "kind", "--kind-name", name, "--kind-node-image", image, "--load-image", appImage,
+		"--from-file", upgradeTestdata("app-1.0.0")}
+}
+
 func TestUpgradeTestCommandWithoutContainerEngine(t *testing.T) {
 	// An engine that does not answer, whatever runs on this machine.
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-engine.sock"))
@@ -74,17 +86,11 @@ func TestUpgradeTestCommandWithoutContainerEngine(t *testing.T) {
 // TestUpgradeTestCommandKind runs the command as a pipeline would, on a kind cluster it
 // creates itself with the app image side-loaded, and checks it deleted the cluster after.
 func TestUpgradeTestCommandKind(t *testing.T) {
-	image := testcluster.KindNodeImage(t)
-	const appImage = "chartship.test/app:1.0"
-	require.NoError(t, testcluster.BuildBusyboxImage(appImage))
-	// The app chart at 1.1.0, upgraded from its 1.0.0.
-	to := appChart110(t)
 	name := fmt.Sprintf("cs-cmd-%d", os.Getpid())
 	junit := filepath.Join(t.TempDir(), "junit.xml")
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"chartship", "--output", "json", "--log-format", "plain", "upgrade-test", to,
-		"--cluster", "kind", "--kind-name", name, "--kind-node-image", image, "--load-image", appImage,
-		"--from-file", upgradeTestdata("app-1.0.0"), "--junit", junit}, &stdout, &stderr)
+	args := append([]string{"chartship", "--output", "json", "--log-format", "plain", "upgrade-test"}, kindAppUpgrade(t, name)...)
+	code := run(context.Background(), append(args, "--junit", junit), &stdout, &stderr)
 	require.Equal(t, exitOK, code, "stderr: %s", stderr.String())
 	var rep struct {
 		Passed            bool     `json:"passed"`
