@@ -104,11 +104,11 @@ func configSettings(f *config.File) []configSetting {
 	add("commits.author.email", "commit-author-email", f.Commits.Author.Email)
 	add("commits.committer.name", "committer-name", f.Commits.Committer.Name)
 	add("commits.committer.email", "committer-email", f.Commits.Committer.Email)
-	if key := f.Commits.SigningKey; key != "" && f.Commits.SigningFormat != "openpgp" {
-		add("commits.signingKey", "commit-signing-key", f.Path(key))
-	} else {
-		add("commits.signingKey", "commit-signing-key", key)
+	signingKey := f.Commits.SigningKey // a key file, or with openpgp a gpg key id
+	if f.Commits.SigningFormat != "openpgp" {
+		signingKey = f.Path(signingKey)
 	}
+	add("commits.signingKey", "commit-signing-key", signingKey)
 	add("commits.signingFormat", "commit-signing-format", f.Commits.SigningFormat)
 	return out
 }
