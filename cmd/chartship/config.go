@@ -104,11 +104,11 @@ func configSettings(f *config.File) []configSetting {
 	add("commits.author.email", "commit-author-email", f.Commits.Author.Email)
 	add("commits.committer.name", "committer-name", f.Commits.Committer.Name)
 	add("commits.committer.email", "committer-email", f.Commits.Committer.Email)
-	if key := f.Commits.SigningKey; key != "" && f.Commits.SigningFormat != "openpgp" {
-		add("commits.signingKey", "commit-signing-key", f.Path(key))
-	} else {
-		add("commits.signingKey", "commit-signing-key", key)
+	signingKey := f.Commits.SigningKey // a key file, or with openpgp a gpg key id
+	if f.Commits.SigningFormat != "openpgp" {
+		signingKey = f.Path(signingKey)
 	}
+	add("commits.signingKey", "commit-signing-key", signingKey)
 	add("commits.signingFormat", "commit-signing-format", f.Commits.SigningFormat)
 	return out
 }
@@ -144,14 +144,24 @@ func wireConfig(cmd *cli.Command) {
 // findConfigFile loads the file for cmd: from --config-dir when given, else the
 // nearest one from the command's directory argument (or .) up to the work tree's root.
 func findConfigFile(cmd *cli.Command) (*config.File, error) {
-	if hasFlag(cmd, "config-dir") && cmd.String("config-dir") != "" {
-		return config.Load(cmd.String("config-dir"))
+	dir := ""
+	if hasFlag(cmd, "config-dir") {
+		dir = cmd.String("config-dir")
 	}
 	start := "."
 	if a := cmd.Args().First(); a != "" {
 		if fi, err := os.Stat(a); err == nil && fi.IsDir() {
 			start = a
 		}
+	}
+	return configFile(dir, start)
+}
+
+// configFile loads .chartship.yaml from dir when given, else the nearest one
+// from start up to the root of its git work tree.
+func configFile(dir, start string) (*config.File, error) {
+	if dir != "" {
+		return config.Load(dir)
 	}
 	return config.Find(start)
 }
@@ -189,16 +199,9 @@ func hasFlag(cmd *cli.Command, name string) bool {
 	return false
 }
 
-// loadConfig reads the catalogs of .chartship.yaml from dir when given, else of
-// the nearest one from start up to the root of its git work tree.
+// loadConfig reads the catalogs of the .chartship.yaml configFile finds.
 func loadConfig(dir, start string) (*catalog.Config, error) {
-	var f *config.File
-	var err error
-	if dir != "" {
-		f, err = config.Load(dir)
-	} else {
-		f, err = config.Find(start)
-	}
+	f, err := configFile(dir, start)
 	if err != nil {
 		return nil, err
 	}

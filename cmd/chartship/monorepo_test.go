@@ -14,18 +14,16 @@ import (
 	"github.com/chartship/chartship/internal/testcluster"
 )
 
-// TestMonorepoChanged: in a repository with charts/hello and charts/world, each
-// named after its directory and tagged {chart}/vX.Y.Z, --changed packages (and
-// plans a release of) only the charts changed since their last release tag, or
-// since --since.
-func TestMonorepoChanged(t *testing.T) {
-	clearCIEnv(t)
+// monorepo commits a git repository with charts/NAME for each name: a copy of
+// the chart in src (named hello) renamed NAME.
+func monorepo(t *testing.T, src string, names ...string) string {
+	t.Helper()
 	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
 	repo := filepath.Join(t.TempDir(), "mono")
-	for _, name := range []string{"hello", "world"} {
+	for _, name := range names {
 		dir := filepath.Join(repo, "charts", name)
 		require.NoError(t, os.MkdirAll(filepath.Dir(dir), 0o755))
-		require.NoError(t, os.CopyFS(dir, os.DirFS(helloCopy(t, "hello"))))
+		require.NoError(t, os.CopyFS(dir, os.DirFS(src)))
 		b, err := os.ReadFile(filepath.Join(dir, "Chart.yaml"))
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte(strings.Replace(string(b), "name: hello", "name: "+name, 1)), 0o644))
@@ -33,6 +31,16 @@ func TestMonorepoChanged(t *testing.T) {
 	gittest.Git(t, "", "init", "--quiet", "--initial-branch=main", repo)
 	gittest.Git(t, repo, "add", "-A")
 	gittest.Git(t, repo, "commit", "--quiet", "-m", "two charts")
+	return repo
+}
+
+// TestMonorepoChanged: in a repository with charts/hello and charts/world, each
+// named after its directory and tagged {chart}/vX.Y.Z, --changed packages (and
+// plans a release of) only the charts changed since their last release tag, or
+// since --since.
+func TestMonorepoChanged(t *testing.T) {
+	clearCIEnv(t)
+	repo := monorepo(t, helloCopy(t, "hello"), "hello", "world")
 	gittest.Git(t, repo, "tag", "hello/v1.0.0")
 	gittest.Git(t, repo, "tag", "world/v2.0.0")
 	require.NoError(t, os.WriteFile(filepath.Join(repo, "charts", "world", "NOTES.md"), []byte("more\n"), 0o644))
@@ -79,19 +87,7 @@ func TestMonorepoChanged(t *testing.T) {
 // TestMonorepoUpgradeTestChanged: upgrade-test --changed tests the changed charts only.
 func TestMonorepoUpgradeTestChanged(t *testing.T) {
 	kc := testcluster.Kubeconfig(t)
-	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-	repo := filepath.Join(t.TempDir(), "mono")
-	for _, name := range []string{"hello", "quiet"} {
-		require.NoError(t, os.MkdirAll(filepath.Join(repo, "charts"), 0o755))
-		dir := filepath.Join(repo, "charts", name)
-		require.NoError(t, os.CopyFS(dir, os.DirFS(upgradeTestdata("hello-1.1.0"))))
-		b, err := os.ReadFile(filepath.Join(dir, "Chart.yaml"))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte(strings.Replace(string(b), "name: hello", "name: "+name, 1)), 0o644))
-	}
-	gittest.Git(t, "", "init", "--quiet", "--initial-branch=main", repo)
-	gittest.Git(t, repo, "add", "-A")
-	gittest.Git(t, repo, "commit", "--quiet", "-m", "two charts")
+	repo := monorepo(t, upgradeTestdata("hello-1.1.0"), "hello", "quiet")
 	gittest.Git(t, repo, "tag", "quiet/v1.1.0") // released at HEAD: unchanged; hello never released
 	code, stdout, stderr := chartship(t, "-o", "json", "upgrade-test", repo, "--changed", "--tag-prefix", "{chart}/v",
 		"--kubeconfig", kc, "--from-file", upgradeTestdata("hello-1.0.0"), "--skip-tests")
