@@ -160,15 +160,12 @@ func ResolveVersion(ctx context.Context, dir string, opts VersionOptions) (Versi
 	}
 
 	base := semver.New(0, 0, 0, "", "")
-	merged, err := g.releaseTags(ctx, opts.TagPrefix, "--merged", "HEAD")
+	last, err := g.lastReleaseTag(ctx, opts.TagPrefix)
 	if err != nil {
 		return v, err
 	}
-	for _, t := range merged {
-		if t.version.Prerelease() == "" { // dev versions build on releases
-			base, v.Tag = t.version, t.name
-			break
-		}
+	if last != nil { // dev versions build on releases
+		base, v.Tag = last.version, last.name
 	}
 	branch := opts.Branch
 	if branch == "" {
@@ -306,6 +303,21 @@ func (g *gitRepo) releaseTags(ctx context.Context, prefix string, filter ...stri
 		}
 	}
 	return tags, nil
+}
+
+// lastReleaseTag is the highest <prefix><release> tag (no pre-release)
+// reachable from HEAD; nil for none.
+func (g *gitRepo) lastReleaseTag(ctx context.Context, prefix string) (*taggedVersion, error) {
+	tags, err := g.releaseTags(ctx, prefix, "--merged", "HEAD")
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range tags {
+		if t.version.Prerelease() == "" {
+			return &tags[i], nil
+		}
+	}
+	return nil, nil
 }
 
 // malformedReleaseTags lists the tags on HEAD that look like release tags —
