@@ -84,20 +84,15 @@ func Changed(ctx context.Context, root string, opts ChangedOptions) ([]string, e
 			if err != nil {
 				return nil, err
 			}
-			tags, err := g.releaseTags(ctx, prefix, "--merged", "HEAD")
+			last, err := g.lastReleaseTag(ctx, prefix)
 			if err != nil {
 				return nil, err
 			}
-			for _, t := range tags {
-				if t.version.Prerelease() == "" {
-					base = t.name
-					break
-				}
-			}
-			if base == "" { // never released
+			if last == nil { // never released
 				out = append(out, dir)
 				continue
 			}
+			base = last.name
 		}
 		diff, err := g.run(ctx, "diff", "--name-only", base, "--", dir)
 		if err != nil {

@@ -119,7 +119,7 @@ func ResolveVersion(ctx context.Context, dir string, opts VersionOptions) (Versi
 		return v, err
 	}
 
-	exact, err := g.releaseTags(ctx, opts.TagPrefix, "--points-at", "HEAD")
+	exact, malformed, err := g.releaseTags(ctx, opts.TagPrefix, "--points-at", "HEAD")
 	if err != nil {
 		return v, err
 	}
@@ -137,18 +137,15 @@ func ResolveVersion(ctx context.Context, dir string, opts VersionOptions) (Versi
 				return v, errdef.External(fmt.Errorf("deepening the shallow clone %s from remote %q to find release tags: %w; run `%s` yourself and retry, or pass --version", g.root, opts.Remote, err, fix))
 			}
 			v.Fetched = true
-			if exact, err = g.releaseTags(ctx, opts.TagPrefix, "--points-at", "HEAD"); err != nil {
+			if exact, malformed, err = g.releaseTags(ctx, opts.TagPrefix, "--points-at", "HEAD"); err != nil {
 				return v, err
 			}
 		}
 	}
-	if len(exact) == 0 {
-		if bad, err := g.malformedReleaseTags(ctx, opts.TagPrefix); err != nil {
-			return v, err
-		} else if len(bad) > 0 {
-			return v, errdef.Usage(fmt.Errorf("HEAD is tagged %s, which looks like a release tag but %q is not a semantic version (X.Y.Z): tag the release %s (e.g. git tag %s%s), or delete the tag",
-				bad[0], strings.TrimPrefix(bad[0], opts.TagPrefix), opts.TagPrefix+"X.Y.Z", opts.TagPrefix, suggestSemver(strings.TrimPrefix(bad[0], opts.TagPrefix))))
-		}
+	if len(exact) == 0 && len(malformed) > 0 {
+		bad := malformed[0]
+		return v, errdef.Usage(fmt.Errorf("HEAD is tagged %s, which looks like a release tag but %q is not a semantic version (X.Y.Z): tag the release %s (e.g. git tag %s%s), or delete the tag",
+			bad, strings.TrimPrefix(bad, opts.TagPrefix), opts.TagPrefix+"X.Y.Z", opts.TagPrefix, suggestSemver(strings.TrimPrefix(bad, opts.TagPrefix))))
 	}
 	if len(exact) > 0 {
 		t := exact[0] // highest
@@ -160,15 +157,12 @@ func ResolveVersion(ctx context.Context, dir string, opts VersionOptions) (Versi
 	}
 
 	base := semver.New(0, 0, 0, "", "")
-	merged, err := g.releaseTags(ctx, opts.TagPrefix, "--merged", "HEAD")
+	last, err := g.lastReleaseTag(ctx, opts.TagPrefix)
 	if err != nil {
 		return v, err
 	}
-	for _, t := range merged {
-		if t.version.Prerelease() == "" { // dev versions build on releases
-			base, v.Tag = t.version, t.name
-			break
-		}
+	if last != nil { // dev versions build on releases
+		base, v.Tag = last.version, last.name
 	}
 	branch := opts.Branch
 	if branch == "" {
@@ -284,19 +278,26 @@ type taggedVersion struct {
 	version *semver.Version
 }
 
-// releaseTags lists tags <prefix><semver> filtered by git tag flags, highest first.
-func (g *gitRepo) releaseTags(ctx context.Context, prefix string, filter ...string) ([]taggedVersion, error) {
+// releaseTags lists tags <prefix><semver> filtered by git tag flags, highest
+// first, and those that look like release tags — <prefix> then a digit — but are
+// not <prefix><semver>: v1.2, v1.2.3.4, v01.2.3.
+func (g *gitRepo) releaseTags(ctx context.Context, prefix string, filter ...string) ([]taggedVersion, []string, error) {
 	args := append([]string{"tag", "--list"}, filter...)
 	args = append(args, prefix+"*")
 	out, err := g.run(ctx, args...)
 	if err != nil {
-		return nil, errdef.Usage(fmt.Errorf("listing %s* tags in %s: %w", prefix, g.root, err))
+		return nil, nil, errdef.Usage(fmt.Errorf("listing %s* tags in %s: %w", prefix, g.root, err))
 	}
 	var tags []taggedVersion
+	var malformed []string
 	for _, name := range strings.Fields(out) {
-		sv, err := semver.StrictNewVersion(strings.TrimPrefix(name, prefix))
-		if err != nil {
-			continue // not a release tag
+		rest := strings.TrimPrefix(name, prefix)
+		sv, err := semver.StrictNewVersion(rest)
+		if err != nil { // not a release tag
+			if rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+				malformed = append(malformed, name)
+			}
+			continue
 		}
 		tags = append(tags, taggedVersion{name: name, version: sv})
 	}
@@ -305,23 +306,22 @@ func (g *gitRepo) releaseTags(ctx context.Context, prefix string, filter ...stri
 			tags[j], tags[j-1] = tags[j-1], tags[j]
 		}
 	}
-	return tags, nil
+	return tags, malformed, nil
 }
 
-// malformedReleaseTags lists the tags on HEAD that look like release tags —
-// <prefix> then a digit — but are not <prefix><semver>: v1.2, v1.2.3.4, v01.2.3.
-func (g *gitRepo) malformedReleaseTags(ctx context.Context, prefix string) ([]string, error) {
-	out, err := g.run(ctx, "tag", "--list", "--points-at", "HEAD", prefix+"[0-9]*")
+// lastReleaseTag is the highest <prefix><release> tag (no pre-release)
+// reachable from HEAD; nil for none.
+func (g *gitRepo) lastReleaseTag(ctx context.Context, prefix string) (*taggedVersion, error) {
+	tags, _, err := g.releaseTags(ctx, prefix, "--merged", "HEAD")
 	if err != nil {
-		return nil, errdef.Usage(fmt.Errorf("listing %s* tags in %s: %w", prefix, g.root, err))
+		return nil, err
 	}
-	var bad []string
-	for _, name := range strings.Fields(out) {
-		if _, err := semver.StrictNewVersion(strings.TrimPrefix(name, prefix)); err != nil {
-			bad = append(bad, name)
+	for i, t := range tags {
+		if t.version.Prerelease() == "" {
+			return &tags[i], nil
 		}
 	}
-	return bad, nil
+	return nil, nil
 }
 
 // suggestSemver completes a short version to X.Y.Z for a hint ("1.2" → "1.2.0").

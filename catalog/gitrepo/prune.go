@@ -9,7 +9,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 
 	"helm.sh/helm/v3/pkg/repo"
 
@@ -54,10 +53,7 @@ func (g *Catalog) Prune(ctx context.Context, opts catalogdef.PruneOptions) (cata
 				idx.Entries[name] = kept
 			}
 		}
-		sort.Slice(res.Removed, func(i, j int) bool {
-			a, b := res.Removed[i], res.Removed[j]
-			return a.Chart < b.Chart || a.Chart == b.Chart && a.Version < b.Version
-		})
+		res.SortRemoved()
 		if opts.DryRun || len(res.Removed) == 0 {
 			return nil, "", nil
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -61,10 +60,7 @@ func (c *Catalog) Prune(ctx context.Context, opts catalogdef.PruneOptions) (cata
 			}
 		}
 	}
-	sort.Slice(res.Removed, func(i, j int) bool {
-		a, b := res.Removed[i], res.Removed[j]
-		return a.Chart < b.Chart || a.Chart == b.Chart && a.Version < b.Version
-	})
+	res.SortRemoved()
 	return res, nil
 }
 

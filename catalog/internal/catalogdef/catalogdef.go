@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -115,6 +116,14 @@ type PruneResult struct {
 	Catalog string          `json:"catalog"`
 	DryRun  bool            `json:"dryRun"`
 	Removed []PrunedVersion `json:"removed"`
+}
+
+// SortRemoved orders Removed by chart, then version (as written).
+func (r *PruneResult) SortRemoved() {
+	sort.Slice(r.Removed, func(i, j int) bool {
+		a, b := r.Removed[i], r.Removed[j]
+		return a.Chart < b.Chart || a.Chart == b.Chart && a.Version < b.Version
+	})
 }
 
 // CheckDigest compares a downloaded archive's sha256 with the hex digest a
